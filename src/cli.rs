@@ -1,0 +1,108 @@
+//! Command-line interface: one binary, one subcommand per job.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Kubernetes operator for Scaleway Serverless Containers.
+#[derive(Debug, Parser)]
+#[command(name = "scaleway-serverless-operator", version, about)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, in `RUST_LOG` syntax (e.g. `info,scaleway_serverless_operator=debug`).
+    #[arg(long, global = true, env = "RUST_LOG", default_value = "info")]
+    pub log_level: String,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Scaleway Serverless Containers API v1 emulator on loopback (for tests and demos).
+    Emulator(EmulatorArgs),
+}
+
+/// Flags of `emulator`.
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on. Port 0 picks a free port; the address is printed on stdout.
+    #[arg(long, env = "EMULATOR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seed of the fault-injection random generator (same seed, same faults).
+    #[arg(long, env = "EMULATOR_SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Time a resource spends in `creating` / `updating` before it settles.
+    #[arg(long, env = "EMULATOR_TRANSITION_DELAY_MS", default_value_t = 2000)]
+    pub transition_delay_ms: u64,
+    /// Time a resource spends in `deleting` before it is gone.
+    #[arg(long, env = "EMULATOR_DELETE_DELAY_MS", default_value_t = 2000)]
+    pub delete_delay_ms: u64,
+    /// Accept only these secret keys (comma-separated); by default any non-empty token is
+    /// accepted. Read from the environment, not the command line, to keep keys out of `ps`.
+    #[arg(long, env = "EMULATOR_CREDENTIALS", value_delimiter = ',', hide_env_values = true)]
+    pub credentials: Vec<String>,
+    /// An image reference containing this text fails to pull and ends in `error` (repeatable;
+    /// replaces the defaults).
+    #[arg(long = "failing-image", env = "EMULATOR_FAILING_IMAGES", value_delimiter = ',')]
+    pub failing_images: Vec<String>,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, env = "EMULATOR_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fraction of requests (0..1) answered with a 5xx.
+    #[arg(long, env = "EMULATOR_SERVER_ERROR_RATE", default_value_t = 0.0)]
+    pub server_error_rate: f64,
+    /// Fraction of requests (0..1) answered with 429 and `Retry-After`.
+    #[arg(long, env = "EMULATOR_RATE_LIMIT_RATE", default_value_t = 0.0)]
+    pub rate_limit_rate: f64,
+    /// `Retry-After` seconds sent with a 429.
+    #[arg(long, env = "EMULATOR_RETRY_AFTER_SECONDS", default_value_t = 1)]
+    pub retry_after_seconds: u64,
+    /// Fraction of requests (0..1) whose connection is dropped without an answer.
+    #[arg(long, env = "EMULATOR_DROP_RATE", default_value_t = 0.0)]
+    pub drop_rate: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn emulator_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "scaleway-serverless-operator",
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--failing-image",
+            "bad,worse",
+            "--transition-delay-ms",
+            "10",
+        ]);
+        let Ok(Cli { command: Command::Emulator(args), .. }) = cli else {
+            panic!("emulator flags did not parse: {cli:?}");
+        };
+        assert_eq!(args.listen.port(), 0);
+        assert_eq!(args.failing_images, ["bad", "worse"]);
+        assert_eq!(args.transition_delay_ms, 10);
+    }
+}

@@ -1,0 +1,100 @@
+//! `ServerlessNamespace`: a Scaleway Serverless Containers namespace.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditions_schema};
+
+/// A Scaleway Serverless Containers namespace, kept in step with this object. Containers
+/// name it in `namespaceRef`.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "serverless.scaleway.com",
+    version = "v1alpha1",
+    kind = "ServerlessNamespace",
+    namespaced,
+    status = "ServerlessNamespaceStatus",
+    shortname = "sns",
+    category = "serverless",
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.remoteStatus", description = "Status reported by Scaleway"),
+    printcolumn(name = "Region", type_ = "string", json_path = ".status.region"),
+    printcolumn(name = "ID", type_ = "string", json_path = ".status.id", priority = 1),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(validation = Rule::new("!has(oldSelf.region) || (has(self.region) && self.region == oldSelf.region)").message("region is immutable"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.projectId) || (has(self.projectId) && self.projectId == oldSelf.projectId)").message("projectId is immutable"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.name) || (has(self.name) && self.name == oldSelf.name)").message("name is immutable"))]
+#[serde(rename_all = "camelCase")]
+pub struct ServerlessNamespaceSpec {
+    /// Name of the namespace at Scaleway (unique inside the project). Defaults to
+    /// metadata.name. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$|^[a-z]$"))]
+    pub name: Option<String>,
+    /// Scaleway region: fr-par, nl-ams or pl-waw. Defaults to the operator's region.
+    /// Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^(fr-par|nl-ams|pl-waw)$"))]
+    pub region: Option<String>,
+    /// Scaleway project ID. Defaults to the project of the credentials in use. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Description shown in the Scaleway console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Environment variables mounted in every container of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_variables: Option<BTreeMap<String, String>>,
+    /// Secret environment variables mounted in every container, each read from a key of a
+    /// Kubernetes Secret in this Kubernetes namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_environment_variables: Option<Vec<SecretEnvVar>>,
+    /// Tags on the Scaleway namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// A Secret in this Kubernetes namespace holding the Scaleway credentials to use for this
+    /// namespace and its containers and triggers: key SCW_SECRET_KEY (required), and
+    /// optionally SCW_ACCESS_KEY and SCW_DEFAULT_PROJECT_ID. Defaults to the operator's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<LocalObjectReference>,
+    /// Delete (default) or Orphan the Scaleway namespace when this object is deleted.
+    /// Deleting a Scaleway namespace deletes everything in it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// Observed state of a ServerlessNamespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerlessNamespaceStatus {
+    /// The metadata.generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Reconciling and Stalled conditions (kstatus conventions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// Scaleway namespace ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Status as Scaleway reports it (creating, ready, error, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_status: Option<String>,
+    /// Scaleway's error message, when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Region of the Scaleway namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Project of the Scaleway namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Keyed digest of the secret values last sent (never the values), to know when to
+    /// send them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_digest: Option<String>,
+}

@@ -1,0 +1,14 @@
+//! Kubernetes operator for Scaleway Serverless Containers.
+
+pub mod cli;
+pub mod crd;
+// pub mod emulator_cmd; (re-enabled when the emulator crate lands)
+pub mod scaleway;
+pub mod telemetry;
+
+/// Installs the process-wide rustls crypto provider (ring) that kube and reqwest share.
+/// Safe to call more than once.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,17 @@
+//! Client of the Scaleway Serverless Containers API v1.
+//!
+//! `Client` is the transport (auth, retries, errors, accounting); `Client::region` gives the
+//! typed calls of one region; `types` holds the wire structs exactly as the spec spells them.
+
+mod api;
+mod client;
+mod credentials;
+mod error;
+mod secret;
+pub mod types;
+
+pub use api::{MAX_PAGE_SIZE, PageRequest, Regional, ServiceInfo};
+pub use client::{BuildError, CallStats, Client, ClientConfig, RetryPolicy};
+pub use credentials::{Credentials, CredentialsError, DEFAULT_API_URL, REGIONS, check_region};
+pub use error::{Error, ErrorClass, InvalidArgument, Route};
+pub use secret::{REDACTED, SecretString};

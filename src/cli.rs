@@ -31,8 +31,37 @@ pub enum LogFormat {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the controllers against the cluster of the current kubeconfig (or in-cluster).
+    Run(RunArgs),
+    /// Print the CRDs as YAML (what `crds/` holds).
+    Crd,
     /// Run the Scaleway Serverless Containers API v1 emulator on loopback (for tests and demos).
     Emulator(EmulatorArgs),
+}
+
+/// Flags of `run`. Scaleway credentials come from `SCW_SECRET_KEY` (and `SCW_ACCESS_KEY`,
+/// `SCW_DEFAULT_PROJECT_ID`), or the scw config file; never from a flag value.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Region used when a spec names none (fr-par, nl-ams, pl-waw).
+    #[arg(long, env = "SCW_DEFAULT_REGION", default_value = "fr-par")]
+    pub region: String,
+    /// Scaleway API base URL.
+    #[arg(long, env = "SCW_API_URL", default_value = crate::scaleway::DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Project new namespaces go to when neither the spec nor a credentials Secret names one.
+    #[arg(long, env = "SCW_DEFAULT_PROJECT_ID")]
+    pub default_project_id: Option<String>,
+    /// How often every object is compared with Scaleway again, e.g. 5m.
+    #[arg(long, env = "RESYNC_PERIOD", default_value = "5m", value_parser = parse_duration)]
+    pub resync_period: std::time::Duration,
+    /// Watch only this Kubernetes namespace (default: all namespaces).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::crd::units::duration("resync-period", text).map_err(|e| e.to_string())
 }
 
 /// Flags of `emulator`.
@@ -84,6 +113,16 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_flags_parse_durations() {
+        let cli = Cli::try_parse_from(["scaleway-serverless-operator", "run", "--resync-period", "90s"]);
+        let Ok(Cli { command: Command::Run(args), .. }) = cli else {
+            panic!("run flags did not parse: {cli:?}");
+        };
+        assert_eq!(args.resync_period, std::time::Duration::from_secs(90));
+        assert!(Cli::try_parse_from(["scaleway-serverless-operator", "run", "--resync-period", "soon"]).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Kubernetes operator for Scaleway Serverless Containers.
 
 pub mod cli;
+pub mod controller;
 pub mod crd;
+pub mod run_cmd;
 // pub mod emulator_cmd; (re-enabled when the emulator crate lands)
 pub mod scaleway;
 pub mod telemetry;

@@ -1,0 +1,140 @@
+//! What every reconcile shares: clients, caches, configuration, event recorders, backoff.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::clients::ClientPool;
+use super::observe::RemoteCache;
+use crate::scaleway::types::{Container, Namespace, Trigger};
+
+/// Settings of the controllers.
+#[derive(Clone, Debug)]
+pub struct OperatorConfig {
+    /// Region used when a spec names none.
+    pub default_region: String,
+    /// How often every object is compared with Scaleway again (and remote snapshots are
+    /// refreshed).
+    pub resync_period: Duration,
+    /// First poll delay while a remote object is in a transient status.
+    pub poll_initial: Duration,
+    /// Longest poll delay while a remote object is in a transient status.
+    pub poll_max: Duration,
+    /// Longest delay between retries after an error.
+    pub retry_max: Duration,
+    /// Key of the digests of secret values (random per process unless configured, so a
+    /// restart resends secrets once).
+    pub digest_key: Vec<u8>,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            default_region: "fr-par".into(),
+            resync_period: Duration::from_secs(300),
+            poll_initial: Duration::from_millis(500),
+            poll_max: Duration::from_secs(15),
+            retry_max: Duration::from_secs(300),
+            digest_key: (0..32).map(|_| fastrand::u8(..)).collect(),
+        }
+    }
+}
+
+/// Per-object attempt counters for exponential backoff with jitter, reset on success.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+impl Backoff {
+    /// The next delay for `key`: `base * 2^attempts`, capped, with ±20% jitter.
+    pub fn next(&self, key: &str, base: Duration, cap: Duration) -> Duration {
+        let attempt = match self.attempts.lock() {
+            Ok(mut attempts) => {
+                let count = attempts.entry(key.to_owned()).or_default();
+                *count = count.saturating_add(1);
+                *count
+            }
+            Err(_) => 1,
+        };
+        let exponent = attempt.saturating_sub(1).min(16);
+        let delay = base.saturating_mul(1 << exponent).min(cap);
+        delay.mul_f64(0.8 + 0.4 * fastrand::f64())
+    }
+
+    /// Forgets the attempts of `key`.
+    pub fn reset(&self, key: &str) {
+        if let Ok(mut attempts) = self.attempts.lock() {
+            attempts.remove(key);
+        }
+    }
+}
+
+/// Everything a reconcile needs, built once and shared.
+pub struct Context {
+    /// Kubernetes client.
+    pub kube: kube::Client,
+    /// Scaleway clients by credentials.
+    pub clients: ClientPool,
+    /// Settings.
+    pub config: OperatorConfig,
+    /// Remote namespaces by (credentials, region, project).
+    pub namespaces: RemoteCache<Namespace>,
+    /// Remote containers by (credentials, region, namespace).
+    pub containers: RemoteCache<Container>,
+    /// Remote triggers by (credentials, region, container).
+    pub triggers: RemoteCache<Trigger>,
+    /// Event recorder, shared so that repeated events aggregate.
+    pub recorder: Recorder,
+    /// Retry and poll counters.
+    pub backoff: Backoff,
+    /// Poll counters while remote objects are transient.
+    pub polls: Backoff,
+}
+
+impl Context {
+    /// Builds the context.
+    pub fn new(kube: kube::Client, clients: ClientPool, config: OperatorConfig) -> Self {
+        let reporter = Reporter { controller: "scaleway-serverless-operator".into(), instance: std::env::var("POD_NAME").ok() };
+        Self {
+            recorder: Recorder::new(kube.clone(), reporter),
+            namespaces: RemoteCache::new(config.resync_period),
+            containers: RemoteCache::new(config.resync_period),
+            triggers: RemoteCache::new(config.resync_period),
+            kube,
+            clients,
+            config,
+            backoff: Backoff::default(),
+            polls: Backoff::default(),
+        }
+    }
+
+    /// The steady-state requeue: the resync period with ±10% jitter, so objects spread out.
+    pub fn resync(&self) -> Duration {
+        self.config.resync_period.mul_f64(0.9 + 0.2 * fastrand::f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let backoff = Backoff::default();
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(10);
+        let first = backoff.next("a", base, cap);
+        assert!(first >= Duration::from_millis(800) && first <= Duration::from_millis(1200), "{first:?}");
+        let second = backoff.next("a", base, cap);
+        assert!(second >= Duration::from_millis(1600), "{second:?}");
+        for _ in 0..10 {
+            assert!(backoff.next("a", base, cap) <= Duration::from_secs(12));
+        }
+        backoff.reset("a");
+        assert!(backoff.next("a", base, cap) <= Duration::from_millis(1200));
+        assert!(backoff.next("b", base, cap) <= Duration::from_millis(1200), "per key");
+    }
+}

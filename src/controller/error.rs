@@ -1,0 +1,143 @@
+//! Errors of a reconcile, each with a stable reason and a decision: retry soon, wait for a
+//! dependency, or wait for the user to change something.
+
+use std::time::Duration;
+
+use crate::scaleway;
+
+/// A failed reconcile step.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Scaleway call failed.
+    #[error("Scaleway {action} failed: {source}")]
+    Scaleway {
+        /// What we were doing (`create container`, `list containers`).
+        action: &'static str,
+        /// The classified API error.
+        #[source]
+        source: scaleway::Error,
+    },
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes {action} failed: {source}")]
+    Kube {
+        /// What we were doing.
+        action: &'static str,
+        /// The client error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// The spec cannot be sent as it is; the user must change it.
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    /// Something this object needs does not exist or is not ready yet.
+    #[error("{0}")]
+    DependencyNotReady(String),
+    /// A referenced Secret or key does not exist.
+    #[error("{0}")]
+    SecretNotFound(String),
+    /// The credentials Secret is unusable.
+    #[error("invalid credentials: {0}")]
+    Credentials(String),
+    /// A remote object with the wanted name belongs to another Kubernetes object.
+    #[error("{0}")]
+    NameConflict(String),
+    /// Deletion is under way; the finalizer stays until it is done.
+    #[error("{0}")]
+    Deleting(String),
+}
+
+/// What to do after an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// Retry with backoff (5xx, transport, busy resource).
+    Retry,
+    /// Retry after this delay (the server asked for it).
+    RetryAfter(Duration),
+    /// Poll again later: a dependency may become ready by itself.
+    WaitForDependency,
+    /// Nothing will change until the spec, a Secret or the credentials change.
+    Stalled,
+    /// Work is under way (a deletion): poll.
+    Poll,
+}
+
+impl Error {
+    /// Wraps a Scaleway error with what we were doing.
+    pub fn scaleway(action: &'static str) -> impl FnOnce(scaleway::Error) -> Error {
+        move |source| Error::Scaleway { action, source }
+    }
+
+    /// Wraps a Kubernetes error with what we were doing.
+    pub fn kube(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
+        move |source| Error::Kube { action, source: Box::new(source) }
+    }
+
+    /// Stable CamelCase reason: condition reason, event reason and metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Scaleway { source, .. } => source.reason(),
+            Self::Kube { .. } => "KubernetesApiError",
+            Self::InvalidSpec(_) => "InvalidSpec",
+            Self::DependencyNotReady(_) => "DependencyNotReady",
+            Self::SecretNotFound(_) => "SecretNotFound",
+            Self::Credentials(_) => "InvalidCredentials",
+            Self::NameConflict(_) => "NameConflict",
+            Self::Deleting(_) => "Deleting",
+        }
+    }
+
+    /// What to do about it.
+    pub fn recovery(&self) -> Recovery {
+        match self {
+            Self::Scaleway { source, .. } => match source.class() {
+                scaleway::ErrorClass::Transient => Recovery::Retry,
+                scaleway::ErrorClass::Throttled(Some(delay)) => Recovery::RetryAfter(delay),
+                scaleway::ErrorClass::Throttled(None) => Recovery::Retry,
+                // Credentials can be fixed in the Secret, a quota raised, a lock lifted: poll
+                // slowly rather than wait for a spec change that may never come.
+                scaleway::ErrorClass::Terminal => match source {
+                    scaleway::Error::InvalidArgument { .. } => Recovery::Stalled,
+                    _ => Recovery::WaitForDependency,
+                },
+            },
+            Self::Kube { .. } => Recovery::Retry,
+            Self::InvalidSpec(_) | Self::NameConflict(_) => Recovery::Stalled,
+            Self::DependencyNotReady(_) | Self::SecretNotFound(_) | Self::Credentials(_) => {
+                Recovery::WaitForDependency
+            }
+            Self::Deleting(_) => Recovery::Poll,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_follows_the_error_class() {
+        let busy = Error::Scaleway {
+            action: "update container",
+            source: scaleway::Error::TransientState {
+                route: "r",
+                resource: "container".into(),
+                resource_id: "x".into(),
+                current_state: "updating".into(),
+            },
+        };
+        assert_eq!(busy.recovery(), Recovery::Retry);
+        assert_eq!(busy.reason(), "ScalewayTransientState");
+        let limited = Error::Scaleway {
+            action: "list containers",
+            source: scaleway::Error::RateLimited { route: "r", retry_after: Some(Duration::from_secs(4)) },
+        };
+        assert_eq!(limited.recovery(), Recovery::RetryAfter(Duration::from_secs(4)));
+        let invalid = Error::Scaleway {
+            action: "create container",
+            source: scaleway::Error::InvalidArgument { route: "r", message: "m".into(), details: vec![] },
+        };
+        assert_eq!(invalid.recovery(), Recovery::Stalled);
+        assert_eq!(Error::InvalidSpec("x".into()).recovery(), Recovery::Stalled);
+        assert_eq!(Error::SecretNotFound("x".into()).recovery(), Recovery::WaitForDependency);
+    }
+}

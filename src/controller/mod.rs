@@ -1,0 +1,201 @@
+//! The controllers: one kube-runtime `Controller` per kind, sharing one [`Context`].
+
+pub mod clients;
+pub mod conditions;
+mod container;
+mod container_plan;
+pub mod context;
+pub mod error;
+mod namespace;
+pub mod observe;
+pub mod reconciler;
+mod remote_status;
+pub mod secrets;
+mod trigger;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::ListParams;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
+use kube::{Api, Resource, ResourceExt};
+
+pub use context::{Context, OperatorConfig};
+pub use error::Error;
+pub use reconciler::FINALIZER;
+
+use crate::crd::{ServerlessContainer, ServerlessNamespace, ServerlessTrigger};
+use reconciler::{Managed, error_policy, spec_or_lifecycle};
+
+/// Which Kubernetes namespaces the operator watches.
+#[derive(Clone, Debug, Default)]
+pub enum Scope {
+    /// Every namespace (ClusterRole).
+    #[default]
+    Cluster,
+    /// One namespace (Role).
+    Namespace(String),
+}
+
+fn api<K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>>(client: &kube::Client, scope: &Scope) -> Api<K> {
+    match scope {
+        Scope::Cluster => Api::all(client.clone()),
+        Scope::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
+    }
+}
+
+/// Why the controllers could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A CRD is not installed (or not served yet).
+    #[error("the {kind} CRD is not served by the API server: install it with `kubectl apply --server-side -f crds/` (or the Helm chart)")]
+    CrdMissing {
+        /// The kind.
+        kind: &'static str,
+        /// What the API server said.
+        #[source]
+        source: Box<kube::Error>,
+    },
+}
+
+async fn check_served<K: Managed>(client: &kube::Client, scope: &Scope) -> Result<(), StartError> {
+    api::<K>(client, scope)
+        .list(&ListParams::default().limit(1))
+        .await
+        .map(|_| ())
+        .map_err(|source| StartError::CrdMissing { kind: K::KIND, source: Box::new(source) })
+}
+
+/// Objects in the same Kubernetes namespace as `other` for which `refers` holds.
+fn referring<K: Resource<DynamicType = ()> + Clone>(store: &Store<K>, namespace: Option<String>, refers: impl Fn(&K) -> bool) -> Vec<ObjectRef<K>> {
+    store
+        .state()
+        .iter()
+        .filter(|object| object.namespace() == namespace && refers(object))
+        .map(|object| ObjectRef::from_obj(object.as_ref()))
+        .collect()
+}
+
+/// Whether a Secret named `name` is used by a secret env var list.
+fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool {
+    vars.iter().flatten().any(|v| v.secret_key_ref.name == name)
+}
+
+/// A main-watch stream: reflected into a store, and filtered so that only spec changes,
+/// finalizer changes and deletions wake a reconcile (not our own status writes).
+fn main_stream<K: Managed>(api: Api<K>) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(spec_or_lifecycle::<K>, kube::runtime::PredicateConfig::default());
+    (reader, stream)
+}
+
+fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &'static str) -> impl Fn(Result<T, E>) -> std::future::Ready<()> {
+    move |result| {
+        if let Err(error) = result {
+            tracing::debug!(kind, %error, "controller event");
+        }
+        std::future::ready(())
+    }
+}
+
+/// Runs the three controllers until SIGTERM / Ctrl-C. Checks first that the CRDs are served.
+pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
+    let client = ctx.kube.clone();
+    check_served::<ServerlessNamespace>(&client, &scope).await?;
+    check_served::<ServerlessContainer>(&client, &scope).await?;
+    check_served::<ServerlessTrigger>(&client, &scope).await?;
+    let secrets: Api<Secret> = api(&client, &scope);
+    let related = watcher::Config::default();
+
+    let (namespace_store, namespace_stream) = main_stream(api::<ServerlessNamespace>(&client, &scope));
+    let (container_store, container_stream) = main_stream(api::<ServerlessContainer>(&client, &scope));
+    let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
+
+    let namespaces = {
+        let for_containers = namespace_store.clone();
+        let for_secrets = namespace_store.clone();
+        Controller::for_stream(namespace_stream, namespace_store.clone())
+            // A namespace being deleted waits for its containers: wake it when they go.
+            .watches(api::<ServerlessContainer>(&client, &scope), related.clone(), move |container| {
+                let name = container.spec.namespace_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+                referring(&for_containers, container.namespace(), |n| n.name_any() == name && n.meta().deletion_timestamp.is_some())
+            })
+            .watches(secrets.clone(), related.clone(), move |secret| {
+                let name = secret.name_any();
+                referring(&for_secrets, secret.namespace(), |n| {
+                    n.spec.credentials_secret_ref.as_ref().is_some_and(|r| r.name == name) || uses_secret(&n.spec.secret_environment_variables, &name)
+                })
+            })
+            .shutdown_on_signal()
+            .run(namespace::reconcile, error_policy::<ServerlessNamespace>, ctx.clone())
+            .for_each(log_result("ServerlessNamespace"))
+    };
+
+    let containers = {
+        let for_namespaces = container_store.clone();
+        let for_triggers = container_store.clone();
+        let for_secrets = container_store.clone();
+        let namespaces_for_secrets = namespace_store.clone();
+        Controller::for_stream(container_stream, container_store.clone())
+            // A namespace that becomes Ready (or changes credentials) wakes its containers.
+            .watches(api::<ServerlessNamespace>(&client, &scope), related.clone(), move |namespace| {
+                let name = namespace.name_any();
+                referring(&for_namespaces, namespace.namespace(), |c| c.spec.namespace_ref.as_ref().is_some_and(|r| r.name == name))
+            })
+            // A container being deleted waits for its triggers: wake it when they go.
+            .watches(api::<ServerlessTrigger>(&client, &scope), related.clone(), move |trigger| {
+                let name = trigger.spec.container_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+                referring(&for_triggers, trigger.namespace(), |c| c.name_any() == name && c.meta().deletion_timestamp.is_some())
+            })
+            .watches(secrets.clone(), related.clone(), move |secret| {
+                let name = secret.name_any();
+                let credential_namespaces: Vec<String> = namespaces_for_secrets
+                    .state()
+                    .iter()
+                    .filter(|n| n.namespace() == secret.namespace() && n.spec.credentials_secret_ref.as_ref().is_some_and(|r| r.name == name))
+                    .map(|n| n.name_any())
+                    .collect();
+                referring(&for_secrets, secret.namespace(), |c| {
+                    uses_secret(&c.spec.secret_environment_variables, &name)
+                        || c.spec.namespace_ref.as_ref().is_some_and(|r| credential_namespaces.contains(&r.name))
+                })
+            })
+            .shutdown_on_signal()
+            .run(container::reconcile, error_policy::<ServerlessContainer>, ctx.clone())
+            .for_each(log_result("ServerlessContainer"))
+    };
+
+    let triggers = {
+        let for_containers = trigger_store.clone();
+        let for_secrets = trigger_store.clone();
+        Controller::for_stream(trigger_stream, trigger_store.clone())
+            // A container that becomes Ready wakes its triggers.
+            .watches(api::<ServerlessContainer>(&client, &scope), related.clone(), move |container| {
+                let name = container.name_any();
+                referring(&for_containers, container.namespace(), |t| t.spec.container_ref.as_ref().is_some_and(|r| r.name == name))
+            })
+            .watches(secrets, related, move |secret| {
+                let name = secret.name_any();
+                referring(&for_secrets, secret.namespace(), |t| {
+                    t.spec.sqs.as_ref().is_some_and(|s| s.secret_access_key_ref.name == name)
+                        || t.spec.nats.as_ref().is_some_and(|n| n.credentials_ref.name == name)
+                })
+            })
+            .shutdown_on_signal()
+            .run(trigger::reconcile, error_policy::<ServerlessTrigger>, ctx.clone())
+            .for_each(log_result("ServerlessTrigger"))
+    };
+
+    tracing::info!("controllers started");
+    futures::join!(namespaces, containers, triggers);
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The ServerlessNamespace reconciler.
+
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+
+use super::clients::Scoped;
+use super::conditions::Assessment;
+use super::context::Context;
+use super::error::Error;
+use super::observe::Lookup;
+use super::reconciler::{self, Managed, Report, object_key};
+use super::remote_status::{assess, requeue_for};
+use super::secrets::{SecretReader, digest};
+use crate::crd::{DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus};
+use crate::scaleway::types::{CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest};
+use crate::scaleway::{self, SecretString, check_region};
+
+impl Managed for ServerlessNamespace {
+    type Status = ServerlessNamespaceStatus;
+    const KIND: &'static str = "ServerlessNamespace";
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn conditions(status: &Self::Status) -> &[Condition] {
+        &status.conditions
+    }
+    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>) {
+        status.conditions = conditions;
+        status.observed_generation = generation;
+    }
+}
+
+/// Entry point for the Controller.
+pub async fn reconcile(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+    reconciler::reconcile(object, ctx, apply, cleanup).await
+}
+
+/// Credentials, region and project of a namespace.
+struct Placement {
+    scope: Scoped,
+    region: String,
+    project_id: String,
+}
+
+impl Placement {
+    fn cache_scope(&self) -> String {
+        format!("{}|{}|{}", self.scope.identity, self.region, self.project_id)
+    }
+}
+
+async fn placement(object: &ServerlessNamespace, ctx: &Context, secrets: &mut SecretReader) -> Result<Placement, Error> {
+    let scope = match &object.spec.credentials_secret_ref {
+        Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
+        None => ctx.clients.default_scope()?,
+    };
+    let region = object
+        .spec
+        .region
+        .clone()
+        .or_else(|| object.status.as_ref().and_then(|s| s.region.clone()))
+        .unwrap_or_else(|| ctx.config.default_region.clone());
+    check_region(&region).map_err(|e| Error::InvalidSpec(e.to_string()))?;
+    let project_id = object
+        .spec
+        .project_id
+        .clone()
+        .or_else(|| object.status.as_ref().and_then(|s| s.project_id.clone()))
+        .or_else(|| scope.default_project_id.clone())
+        .ok_or_else(|| Error::InvalidSpec("no Scaleway project: set spec.projectId, SCW_DEFAULT_PROJECT_ID in the credentials Secret, or the operator's --default-project-id".into()))?;
+    Ok(Placement { scope, region, project_id })
+}
+
+/// The smallest UpdateNamespace that makes `remote` match the spec.
+pub fn update_for(spec: &ServerlessNamespaceSpec, remote: &Namespace, secrets: Option<std::collections::BTreeMap<String, SecretString>>) -> UpdateNamespaceRequest {
+    UpdateNamespaceRequest {
+        description: spec.description.clone().filter(|d| d != &remote.description),
+        environment_variables: spec.environment_variables.clone().filter(|e| e != &remote.environment_variables),
+        secret_environment_variables: secrets,
+        tags: spec.tags.clone().filter(|t| t != &remote.tags),
+    }
+}
+
+async fn observe(object: &ServerlessNamespace, ctx: &Context, placement: &Placement, name: &str) -> Result<Option<Namespace>, Error> {
+    let api = placement.scope.client.region(&placement.region);
+    let cache_scope = placement.cache_scope();
+    let filter = NamespaceFilter { project_id: Some(placement.project_id.clone()), ..Default::default() };
+    let id = object.status.as_ref().and_then(|s| s.id.as_deref());
+    let found = ctx
+        .namespaces
+        .find(&cache_scope, Lookup { id, name }, || api.list_all_namespaces(&filter))
+        .await
+        .map_err(Error::scaleway("list namespaces"))?;
+    let Some(found) = found else { return Ok(None) };
+    if !found.status.is_transient() {
+        return Ok(Some(found));
+    }
+    match api.get_namespace(&found.id).await {
+        Ok(fresh) => {
+            ctx.namespaces.put(&cache_scope, &fresh).await;
+            Ok(Some(fresh))
+        }
+        Err(error) if error.is_not_found() => {
+            ctx.namespaces.remove(&cache_scope, &found.id).await;
+            Ok(None)
+        }
+        Err(error) => Err(Error::scaleway("get namespace")(error)),
+    }
+}
+
+async fn apply(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let outcome = apply_steps(&object, &ctx).await;
+    reconciler::finish(object.as_ref(), &ctx, outcome).await
+}
+
+async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Report<ServerlessNamespaceStatus>, Error> {
+    let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let placement = placement(object, ctx, &mut secrets).await?;
+    let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+    let secret_values = match &object.spec.secret_environment_variables {
+        Some(vars) => Some(secrets.env(vars).await?),
+        None => None,
+    };
+    let secrets_digest = secret_values.as_ref().and_then(|v| digest(&ctx.config.digest_key, v));
+    let previous = object.status.clone().unwrap_or_default();
+    let remote = observe(object, ctx, &placement, &name).await?;
+    let secrets_to_send = secret_values.filter(|values| {
+        let keys_differ = remote.as_ref().is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
+        previous.secrets_digest != secrets_digest || keys_differ
+    });
+
+    let api = placement.scope.client.region(&placement.region);
+    let cache_scope = placement.cache_scope();
+    let mut events = Vec::new();
+    let mut status = ServerlessNamespaceStatus {
+        region: Some(placement.region.clone()),
+        project_id: Some(placement.project_id.clone()),
+        ..previous.clone()
+    };
+    let remote = match remote {
+        None => {
+            let spec = &object.spec;
+            let request = CreateNamespaceRequest {
+                project_id: placement.project_id.clone(),
+                name: name.clone(),
+                description: spec.description.clone(),
+                environment_variables: spec.environment_variables.clone(),
+                secret_environment_variables: secrets_to_send.filter(|m| !m.is_empty()),
+                tags: spec.tags.clone(),
+            };
+            let created = match api.create_namespace(&request).await {
+                Ok(created) => created,
+                Err(error) => {
+                    ctx.namespaces.invalidate(&cache_scope).await;
+                    return Err(Error::scaleway("create namespace")(error));
+                }
+            };
+            ctx.namespaces.put(&cache_scope, &created).await;
+            events.push(("Created", format!("created Scaleway namespace {} ({})", created.name, created.id)));
+            status.secrets_digest = secrets_digest;
+            created
+        }
+        Some(remote) if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked => remote,
+        Some(remote) => {
+            if previous.id.is_none() {
+                events.push(("Adopted", format!("adopted existing Scaleway namespace {} ({})", remote.name, remote.id)));
+            }
+            let update = update_for(&object.spec, &remote, secrets_to_send);
+            if update.is_empty() {
+                remote
+            } else {
+                let sent_secrets = update.secret_environment_variables.is_some();
+                let updated = api.update_namespace(&remote.id, &update).await.map_err(Error::scaleway("update namespace"))?;
+                ctx.namespaces.put(&cache_scope, &updated).await;
+                events.push(("Updated", format!("updated Scaleway namespace {}", updated.id)));
+                if sent_secrets {
+                    status.secrets_digest = secrets_digest;
+                }
+                updated
+            }
+        }
+    };
+    status.id = Some(remote.id.clone());
+    status.remote_status = Some(remote.status.to_string());
+    status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
+    let assessment = assess("namespace", &remote.status, status.error_message.as_deref());
+    let action = requeue_for(&remote.status, &object_key(object), ctx);
+    Ok(Report { status, assessment, action, events })
+}
+
+/// Deletion: honours the policy; waits until no ServerlessContainer references this
+/// namespace (so that their own deletion policies apply and their finalizers can still reach
+/// Scaleway), then deletes the remote namespace and waits until it is gone.
+async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let object = object.as_ref();
+    let k8s_namespace = object.namespace().unwrap_or_default();
+    let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+    let dependents = containers
+        .list(&Default::default())
+        .await
+        .map_err(Error::kube("list ServerlessContainers"))?
+        .items
+        .into_iter()
+        .filter(|c| c.spec.namespace_ref.as_ref().is_some_and(|r| r.name == object.name_any()))
+        .count();
+    if dependents > 0 {
+        let message = format!("waiting for {dependents} ServerlessContainer(s) that reference this namespace to be deleted");
+        reconciler::write_status(object, &ctx, object.status.clone().unwrap_or_default(), &Assessment::progressing("Deleting", message.clone())).await?;
+        return Err(Error::Deleting(message));
+    }
+    let previous = object.status.clone().unwrap_or_default();
+    if object.spec.deletion_policy == DeletionPolicy::Orphan {
+        let id = previous.id.unwrap_or_default();
+        reconciler::publish(object, &ctx, EventType::Normal, "Orphaned", format!("left Scaleway namespace {id} in place (deletionPolicy: Orphan)")).await;
+        return Ok(Action::await_change());
+    }
+    let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
+    let placement = match placement(object, &ctx, &mut secrets).await {
+        Ok(placement) => placement,
+        // Credentials or project unknown: it cannot have been created by us.
+        Err(_) if previous.id.is_none() => return Ok(Action::await_change()),
+        Err(error) => return Err(error),
+    };
+    let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+    let api = placement.scope.client.region(&placement.region);
+    let remote = match &previous.id {
+        Some(id) => match api.get_namespace(id).await {
+            Ok(remote) => Some(remote),
+            Err(error) if error.is_not_found() => None,
+            Err(error) => return Err(Error::scaleway("get namespace")(error)),
+        },
+        None => api
+            .list_all_namespaces(&NamespaceFilter { project_id: Some(placement.project_id.clone()), name: Some(name.clone()), ..Default::default() })
+            .await
+            .map_err(Error::scaleway("list namespaces"))?
+            .into_iter()
+            .find(|n| n.name == name),
+    };
+    let cache_scope = placement.cache_scope();
+    let Some(remote) = remote else {
+        if let Some(id) = &previous.id {
+            ctx.namespaces.remove(&cache_scope, id).await;
+        }
+        reconciler::publish(object, &ctx, EventType::Normal, "Deleted", format!("Scaleway namespace {name} is deleted")).await;
+        return Ok(Action::await_change());
+    };
+    if !remote.status.is_transient() {
+        match api.delete_namespace(&remote.id).await {
+            Ok(deleting) => ctx.namespaces.put(&cache_scope, &deleting).await,
+            Err(error) if error.is_not_found() => return Ok(Action::await_change()),
+            Err(scaleway::Error::TransientState { .. }) => {}
+            Err(error) => return Err(Error::scaleway("delete namespace")(error)),
+        }
+    }
+    let message = format!("waiting for Scaleway to delete namespace {}", remote.id);
+    let status = ServerlessNamespaceStatus { remote_status: Some("deleting".into()), ..previous };
+    reconciler::write_status(object, &ctx, status, &Assessment::progressing("Deleting", message.clone())).await?;
+    Err(Error::Deleting(message))
+}

@@ -1,0 +1,179 @@
+//! Bulk observation of remote objects: one paged List per scope (a project's namespaces, a
+//! namespace's containers, a container's triggers) feeds the reconciles of every object in
+//! it, and is refreshed once per resync period. Reconciles of the same scope share one List.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::scaleway::types::{Container, Namespace, Status, Trigger};
+
+/// A remote object as the cache needs to see it.
+pub trait RemoteObject: Clone + Send + Sync + 'static {
+    /// Scaleway ID.
+    fn id(&self) -> &str;
+    /// Name, unique in its scope.
+    fn name(&self) -> &str;
+    /// Life-cycle status.
+    fn status(&self) -> &Status;
+}
+
+macro_rules! remote_object {
+    ($type:ty) => {
+        impl RemoteObject for $type {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn status(&self) -> &Status {
+                &self.status
+            }
+        }
+    };
+}
+remote_object!(Namespace);
+remote_object!(Container);
+remote_object!(Trigger);
+
+struct Snapshot<T> {
+    fetched_at: Instant,
+    by_id: HashMap<String, T>,
+}
+
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Snapshot<T>>>>;
+
+/// Remote objects by scope, refreshed when older than the resync period.
+pub struct RemoteCache<T> {
+    ttl: Duration,
+    slots: Mutex<HashMap<String, Slot<T>>>,
+}
+
+/// How to find one object in a scope: by ID when known, else by name (adoption, and
+/// recovery from a crash between a create and the status write).
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup<'a> {
+    /// The ID recorded in status, if any.
+    pub id: Option<&'a str>,
+    /// The remote name the spec asks for.
+    pub name: &'a str,
+}
+
+impl<T: RemoteObject> RemoteCache<T> {
+    /// A cache whose snapshots live `ttl` (the resync period).
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, slots: Mutex::new(HashMap::new()) }
+    }
+
+    fn slot(&self, scope: &str) -> Slot<T> {
+        match self.slots.lock() {
+            Ok(mut slots) => slots.entry(scope.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Finds an object in `scope`, listing the scope first when its snapshot is missing or
+    /// older than the resync period.
+    pub async fn find<E, F, Fut>(&self, scope: &str, lookup: Lookup<'_>, list: F) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<T>, E>>,
+    {
+        let slot = self.slot(scope);
+        let mut snapshot = slot.lock().await;
+        let stale = snapshot.as_ref().is_none_or(|s| s.fetched_at.elapsed() >= self.ttl);
+        if stale {
+            let items = list().await?;
+            *snapshot = Some(Snapshot {
+                fetched_at: Instant::now(),
+                by_id: items.into_iter().map(|item| (item.id().to_owned(), item)).collect(),
+            });
+        }
+        let Some(snapshot) = snapshot.as_ref() else { return Ok(None) };
+        let by_id = lookup.id.and_then(|id| snapshot.by_id.get(id));
+        let found = by_id.or_else(|| snapshot.by_id.values().find(|item| item.name() == lookup.name));
+        Ok(found.cloned())
+    }
+
+    /// Records what a write or an individual GET returned.
+    pub async fn put(&self, scope: &str, item: &T) {
+        let slot = self.slot(scope);
+        let mut snapshot = slot.lock().await;
+        if let Some(snapshot) = snapshot.as_mut() {
+            snapshot.by_id.insert(item.id().to_owned(), item.clone());
+        }
+    }
+
+    /// Forgets an object that is gone.
+    pub async fn remove(&self, scope: &str, id: &str) {
+        let slot = self.slot(scope);
+        let mut snapshot = slot.lock().await;
+        if let Some(snapshot) = snapshot.as_mut() {
+            snapshot.by_id.remove(id);
+        }
+    }
+
+    /// Drops a scope's snapshot, so the next lookup lists again (after an answer we did not
+    /// see, or an `already exists` that the snapshot did not know about).
+    pub async fn invalidate(&self, scope: &str) {
+        let slot = self.slot(scope);
+        *slot.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn container(id: &str, name: &str) -> Container {
+        Container { id: id.into(), name: name.into(), status: Status::Ready, ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn one_list_serves_many_lookups_until_the_ttl() {
+        let cache = RemoteCache::new(Duration::from_secs(60));
+        let lists = AtomicUsize::new(0);
+        let list = || async {
+            lists.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(vec![container("1", "a"), container("2", "b")])
+        };
+        let a = cache.find("s", Lookup { id: Some("1"), name: "a" }, list).await;
+        let b = cache.find("s", Lookup { id: None, name: "b" }, list).await;
+        let missing = cache.find("s", Lookup { id: None, name: "c" }, list).await;
+        assert_eq!(a.ok().flatten().map(|c| c.name), Some("a".into()));
+        assert_eq!(b.ok().flatten().map(|c| c.id), Some("2".into()));
+        assert_eq!(missing, Ok(None));
+        assert_eq!(lists.load(Ordering::SeqCst), 1);
+        cache.invalidate("s").await;
+        let _ = cache.find("s", Lookup { id: None, name: "a" }, list).await;
+        assert_eq!(lists.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn puts_and_removes_update_the_snapshot() {
+        let cache = RemoteCache::new(Duration::from_secs(60));
+        let list = || async { Ok::<_, ()>(vec![container("1", "a")]) };
+        let _ = cache.find("s", Lookup { id: None, name: "a" }, list).await;
+        cache.put("s", &container("3", "c")).await;
+        cache.remove("s", "1").await;
+        assert_eq!(cache.find("s", Lookup { id: None, name: "c" }, list).await.ok().flatten().map(|c| c.id), Some("3".into()));
+        assert_eq!(cache.find("s", Lookup { id: Some("1"), name: "a" }, list).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn an_expired_snapshot_is_listed_again() {
+        let cache = RemoteCache::new(Duration::ZERO);
+        let lists = AtomicUsize::new(0);
+        let list = || async {
+            lists.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(vec![])
+        };
+        let _ = cache.find::<(), _, _>("s", Lookup { id: None, name: "a" }, list).await;
+        let _ = cache.find::<(), _, _>("s", Lookup { id: None, name: "a" }, list).await;
+        assert_eq!(lists.load(Ordering::SeqCst), 2);
+    }
+}

@@ -1,0 +1,213 @@
+//! The part of a reconcile that is the same for every kind: the finalizer, the status
+//! write (skipped when nothing changed), events, and the requeue decision.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{self, finalizer};
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::conditions::{self, Assessment};
+use super::context::Context;
+use super::error::{Error, Recovery};
+
+/// The finalizer that ties each object to its Scaleway resource.
+pub const FINALIZER: &str = "serverless.scaleway.com/finalizer";
+
+/// A kind this operator manages.
+pub trait Managed:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    /// Its status type.
+    type Status: Serialize + DeserializeOwned + Clone + Default + PartialEq + Debug + Send + Sync;
+    /// Kind name, for logs and backoff keys.
+    const KIND: &'static str;
+    /// The current status.
+    fn status(&self) -> Option<&Self::Status>;
+    /// Conditions of a status.
+    fn conditions(status: &Self::Status) -> &[Condition];
+    /// Sets conditions and observed generation.
+    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>);
+}
+
+/// What a successful step produced: the status facts, how the object stands, when to look
+/// again, and the events a user should see.
+pub struct Report<S> {
+    /// Status without conditions (they are computed from `assessment`).
+    pub status: S,
+    /// How the object stands.
+    pub assessment: Assessment,
+    /// When to reconcile again.
+    pub action: Action,
+    /// Normal events: (reason, note).
+    pub events: Vec<(&'static str, String)>,
+}
+
+/// A stable key for per-object counters.
+pub fn object_key<K: Managed>(object: &K) -> String {
+    format!("{}/{}/{}", K::KIND, object.namespace().unwrap_or_default(), object.name_any())
+}
+
+/// Runs `apply` or `cleanup` under the finalizer and flattens its errors.
+pub async fn reconcile<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
+where
+    K: Managed,
+    A: FnOnce(Arc<K>, Arc<Context>) -> AF,
+    AF: Future<Output = Result<Action, Error>>,
+    C: FnOnce(Arc<K>, Arc<Context>) -> CF,
+    CF: Future<Output = Result<Action, Error>>,
+{
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, object, |event| async {
+        match event {
+            finalizer::Event::Apply(object) => apply(object, ctx.clone()).await,
+            finalizer::Event::Cleanup(object) => cleanup(object, ctx.clone()).await,
+        }
+    })
+    .await;
+    result.map_err(|error| match error {
+        finalizer::Error::ApplyFailed(error) | finalizer::Error::CleanupFailed(error) => error,
+        finalizer::Error::AddFinalizer(source) => Error::Kube { action: "add finalizer", source: Box::new(source) },
+        finalizer::Error::RemoveFinalizer(source) => Error::Kube { action: "remove finalizer", source: Box::new(source) },
+        other => Error::InvalidSpec(other.to_string()),
+    })
+}
+
+/// Writes the status of a report (or of a failure), publishes its events, and turns it
+/// into the next action. Failures are reported in status, not returned, unless `keep_error`
+/// (cleanup must fail to keep the finalizer).
+pub async fn finish<K: Managed>(object: &K, ctx: &Context, outcome: Result<Report<K::Status>, Error>) -> Result<Action, Error> {
+    let key = object_key(object);
+    match outcome {
+        Ok(report) => {
+            write_status(object, ctx, report.status, &report.assessment).await?;
+            for (reason, note) in report.events {
+                publish(object, ctx, EventType::Normal, reason, note).await;
+            }
+            ctx.backoff.reset(&key);
+            Ok(report.action)
+        }
+        Err(error) => {
+            let stalled = error.recovery() == Recovery::Stalled;
+            let previous = object.status().cloned().unwrap_or_default();
+            let assessment = Assessment::failed(error.reason(), error.to_string(), stalled);
+            write_status(object, ctx, previous, &assessment).await?;
+            publish(object, ctx, EventType::Warning, error.reason(), error.to_string()).await;
+            Ok(requeue_after_error(&error, &key, ctx))
+        }
+    }
+}
+
+/// When to retry after `error`: never for a stalled object (a spec or Secret change wakes
+/// it), the server's delay when rate limited, else jittered exponential backoff.
+pub fn requeue_after_error(error: &Error, key: &str, ctx: &Context) -> Action {
+    let config = &ctx.config;
+    match error.recovery() {
+        Recovery::Stalled => Action::await_change(),
+        Recovery::RetryAfter(delay) => Action::requeue(delay.mul_f64(1.0 + 0.2 * fastrand::f64())),
+        Recovery::Retry => Action::requeue(ctx.backoff.next(key, Duration::from_secs(1), config.retry_max)),
+        Recovery::WaitForDependency => Action::requeue(ctx.backoff.next(key, Duration::from_secs(2), Duration::from_secs(60))),
+        Recovery::Poll => Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max)),
+    }
+}
+
+/// The controller's error policy: errors that escaped `finish` (status writes, finalizer
+/// patches, cleanup in progress).
+pub fn error_policy<K: Managed>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::debug!(kind = K::KIND, name = %object.name_any(), reason = error.reason(), %error, "reconcile did not finish");
+    requeue_after_error(error, &object_key(object.as_ref()), &ctx)
+}
+
+/// Writes `status` with conditions from `assessment`, unless it equals the current status.
+pub async fn write_status<K: Managed>(object: &K, ctx: &Context, mut status: K::Status, assessment: &Assessment) -> Result<(), Error> {
+    let current = object.status();
+    let previous_conditions = current.map(K::conditions).unwrap_or_default();
+    let generation = object.meta().generation;
+    let conditions = conditions::compute(previous_conditions, generation, assessment);
+    K::set_conditions(&mut status, conditions, generation);
+    if let Some(current) = current
+        && conditions::same(K::conditions(current), K::conditions(&status))
+    {
+        let mut comparable = status.clone();
+        K::set_conditions(&mut comparable, K::conditions(current).to_vec(), generation);
+        if &comparable == current {
+            return Ok(());
+        }
+    }
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let patch = conditions::status_patch(current, &status);
+    api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(Error::kube("write status"))?;
+    Ok(())
+}
+
+/// Publishes an event; a failure to publish is logged, never fatal. Notes are cut to 1 KiB.
+pub async fn publish<K: Managed>(object: &K, ctx: &Context, type_: EventType, reason: &str, mut note: String) {
+    if note.len() > 1024 {
+        let mut cut = 1024;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+    }
+    let event = Event { type_, reason: reason.to_owned(), note: Some(note), action: reason.to_owned(), secondary: None };
+    if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
+        tracing::warn!(%error, reason, "could not publish event");
+    }
+}
+
+/// A predicate for the main watch: only spec changes (generation), finalizer changes and
+/// the start of a deletion wake a reconcile; our own status writes do not. (Deleting a
+/// custom resource does not change its generation, kube-rs/kube issue #1768.)
+pub fn spec_or_lifecycle<K: Resource>(object: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = object.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    use super::*;
+
+    #[test]
+    fn the_predicate_ignores_status_but_sees_spec_finalizers_and_deletion() {
+        let mut object = ConfigMap::default();
+        object.metadata.generation = Some(1);
+        let base = spec_or_lifecycle(&object);
+        object.metadata.resource_version = Some("42".into());
+        object.metadata.annotations = Some([("a".to_owned(), "b".to_owned())].into());
+        assert_eq!(spec_or_lifecycle(&object), base, "a status-only write changes only resourceVersion");
+        object.metadata.generation = Some(2);
+        let spec_changed = spec_or_lifecycle(&object);
+        assert_ne!(spec_changed, base);
+        object.metadata.finalizers = Some(vec![FINALIZER.into()]);
+        let finalized = spec_or_lifecycle(&object);
+        assert_ne!(finalized, spec_changed);
+        object.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+        assert_ne!(spec_or_lifecycle(&object), finalized);
+    }
+}

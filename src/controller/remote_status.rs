@@ -1,0 +1,69 @@
+//! What a remote status means for conditions and for the next look: `ready` is Ready,
+//! transient statuses are progress (polled with backoff), `error` and `locked` are not
+//! Ready and carry Scaleway's message. A remote `error` is never reported as Ready.
+
+use kube::runtime::controller::Action;
+
+use super::conditions::Assessment;
+use super::context::Context;
+use crate::scaleway::types::Status;
+
+/// Conditions for a remote object of `kind` in `status`.
+pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Assessment {
+    match status {
+        Status::Ready => Assessment::ready(format!("Scaleway reports the {kind} ready")),
+        Status::Error => {
+            let message = match error_message {
+                Some(message) => format!("Scaleway reports the {kind} in error: {message}"),
+                None => format!("Scaleway reports the {kind} in error"),
+            };
+            Assessment { synced: Ok(()), ..Assessment::failed("RemoteError", message, true) }
+        }
+        Status::Locked => Assessment {
+            synced: Ok(()),
+            ..Assessment::failed("RemoteLocked", format!("Scaleway reports the {kind} locked: it cannot be modified"), true)
+        },
+        Status::Creating => Assessment::progressing("Creating", format!("Scaleway is creating the {kind}")),
+        Status::Updating => Assessment::progressing("Updating", format!("Scaleway is rolling out the {kind}")),
+        Status::Deleting => Assessment::progressing("Deleting", format!("Scaleway is deleting the {kind}")),
+        Status::Locking => Assessment::progressing("Locking", format!("Scaleway is locking the {kind}")),
+        Status::Upgrading => Assessment::progressing("Upgrading", format!("Scaleway is upgrading the {kind} (planned maintenance)")),
+        Status::UnknownStatus | Status::Unknown(_) => {
+            Assessment::progressing("RemoteStatusUnknown", format!("Scaleway reports the {kind} in status {status:?}"))
+        }
+    }
+}
+
+/// When to look again: poll with backoff while transient, else at the resync period.
+pub fn requeue_for(status: &Status, key: &str, ctx: &Context) -> Action {
+    let settled = matches!(status, Status::Ready | Status::Error | Status::Locked);
+    if settled {
+        ctx.polls.reset(key);
+        Action::requeue(ctx.resync())
+    } else {
+        Action::requeue(ctx.polls.next(key, ctx.config.poll_initial, ctx.config.poll_max))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_never_ready_and_carries_the_message() {
+        let assessment = assess("container", &Status::Error, Some("image pull failed"));
+        assert!(assessment.ready.is_err());
+        let text = format!("{assessment:?}");
+        assert!(text.contains("image pull failed") && text.contains("RemoteError"), "{text}");
+        assert!(assessment.stalled.is_some());
+    }
+
+    #[test]
+    fn transient_statuses_are_progress() {
+        for status in [Status::Creating, Status::Updating, Status::Deleting, Status::Upgrading] {
+            let assessment = assess("namespace", &status, None);
+            assert!(assessment.ready.is_err() && assessment.reconciling.is_some() && assessment.synced.is_ok());
+        }
+        assert!(assess("trigger", &Status::Ready, None).ready.is_ok());
+    }
+}

@@ -1,0 +1,350 @@
+//! The ServerlessTrigger reconciler.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+
+use super::clients::Scoped;
+use super::conditions::{self, Assessment};
+use super::context::Context;
+use super::error::Error;
+use super::observe::Lookup;
+use super::reconciler::{self, Managed, Report, object_key};
+use super::remote_status::{assess, requeue_for};
+use super::secrets::{SecretReader, digest};
+use crate::crd::{self, DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessTrigger, ServerlessTriggerSpec, ServerlessTriggerStatus};
+use crate::scaleway::types::{
+    CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest, SqsConfigRequest, Trigger, TriggerFilter,
+    UpdateTriggerRequest,
+};
+use crate::scaleway::{self, SecretString};
+
+impl Managed for ServerlessTrigger {
+    type Status = ServerlessTriggerStatus;
+    const KIND: &'static str = "ServerlessTrigger";
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn conditions(status: &Self::Status) -> &[Condition] {
+        &status.conditions
+    }
+    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>) {
+        status.conditions = conditions;
+        status.observed_generation = generation;
+    }
+}
+
+/// Entry point for the Controller.
+pub async fn reconcile(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
+    reconciler::reconcile(object, ctx, apply, cleanup).await
+}
+
+/// The container a trigger calls, and how to reach it.
+struct Target {
+    scope: Scoped,
+    region: String,
+    container_id: String,
+}
+
+impl Target {
+    fn cache_scope(&self) -> String {
+        format!("{}|{}|{}", self.scope.identity, self.region, self.container_id)
+    }
+}
+
+async fn target(object: &ServerlessTrigger, ctx: &Context, secrets: &mut SecretReader) -> Result<Target, Error> {
+    let spec = &object.spec;
+    let Some(reference) = &spec.container_ref else {
+        let container_id = spec.container_id.clone().ok_or_else(|| Error::InvalidSpec("set containerRef or containerId".into()))?;
+        let region = spec.region.clone().unwrap_or_else(|| ctx.config.default_region.clone());
+        return Ok(Target { scope: ctx.clients.default_scope()?, region, container_id });
+    };
+    let k8s_namespace = object.namespace().unwrap_or_default();
+    let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+    let container = containers
+        .get_opt(&reference.name)
+        .await
+        .map_err(Error::kube("read ServerlessContainer"))?
+        .ok_or_else(|| Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name)))?;
+    let status = container.status.as_ref();
+    let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
+    let (Some(container_id), Some(region), true) = (status.and_then(|s| s.id.clone()), status.and_then(|s| s.region.clone()), ready) else {
+        return Err(Error::DependencyNotReady(format!("ServerlessContainer {} is not Ready yet", reference.name)));
+    };
+    // The container's credentials are its namespace's.
+    let credentials = match &container.spec.namespace_ref {
+        Some(namespace) => {
+            let namespaces: Api<ServerlessNamespace> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+            namespaces
+                .get_opt(&namespace.name)
+                .await
+                .map_err(Error::kube("read ServerlessNamespace"))?
+                .and_then(|n| n.spec.credentials_secret_ref)
+        }
+        None => None,
+    };
+    let scope = match credentials {
+        Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
+        None => ctx.clients.default_scope()?,
+    };
+    Ok(Target { scope, region, container_id })
+}
+
+/// The source's secret, read from its Secret: (name for the digest, value).
+async fn source_secret(spec: &ServerlessTriggerSpec, secrets: &mut SecretReader) -> Result<BTreeMap<String, SecretString>, Error> {
+    let mut values = BTreeMap::new();
+    if let Some(sqs) = &spec.sqs {
+        values.insert("secret_access_key".to_owned(), secrets.value(&sqs.secret_access_key_ref).await?);
+    }
+    if let Some(nats) = &spec.nats {
+        values.insert("credentials_file_content".to_owned(), secrets.value(&nats.credentials_ref).await?);
+    }
+    Ok(values)
+}
+
+fn method(method: crd::HttpMethod) -> HttpMethod {
+    match method {
+        crd::HttpMethod::Get => HttpMethod::Get,
+        crd::HttpMethod::Post => HttpMethod::Post,
+        crd::HttpMethod::Put => HttpMethod::Put,
+        crd::HttpMethod::Patch => HttpMethod::Patch,
+        crd::HttpMethod::Delete => HttpMethod::Delete,
+    }
+}
+
+fn destination(spec: &ServerlessTriggerSpec) -> Option<DestinationConfig> {
+    spec.destination.as_ref().map(|d| DestinationConfig { http_path: d.http_path.clone(), http_method: method(d.http_method) })
+}
+
+fn cron(spec: &ServerlessTriggerSpec) -> Option<CronConfig> {
+    spec.cron.as_ref().map(|c| CronConfig {
+        schedule: c.schedule.clone(),
+        timezone: c.timezone.clone().unwrap_or_else(|| "UTC".into()),
+        body: c.body.clone(),
+        headers: c.headers.clone(),
+    })
+}
+
+/// The create request; `secret` is the SQS key or NATS credentials.
+fn create_request(spec: &ServerlessTriggerSpec, name: &str, container_id: &str, secret: Option<SecretString>) -> CreateTriggerRequest {
+    CreateTriggerRequest {
+        container_id: container_id.to_owned(),
+        name: name.to_owned(),
+        description: spec.description.clone(),
+        tags: spec.tags.clone(),
+        destination_config: destination(spec),
+        cron_config: cron(spec),
+        sqs_config: spec.sqs.as_ref().map(|s| SqsConfigRequest {
+            region: Some(s.region.clone()),
+            endpoint: Some(s.endpoint.clone()),
+            access_key_id: Some(s.access_key_id.clone()),
+            secret_access_key: secret.clone(),
+            queue_url: Some(s.queue_url.clone()),
+        }),
+        nats_config: spec.nats.as_ref().map(|n| NatsConfigRequest {
+            server_urls: Some(n.server_urls.clone()),
+            subject: Some(n.subject.clone()),
+            credentials_file_content: secret,
+        }),
+    }
+}
+
+/// The smallest UpdateTrigger that makes `remote` match the spec; `secret` is sent when given.
+pub fn update_for(spec: &ServerlessTriggerSpec, name: &str, remote: &Trigger, secret: Option<SecretString>) -> UpdateTriggerRequest {
+    let cron = cron(spec).filter(|wanted| {
+        remote.cron_config.as_ref().is_none_or(|r| {
+            r.schedule != wanted.schedule
+                || r.timezone != wanted.timezone
+                || (wanted.body.is_some() && r.body != wanted.body)
+                || (wanted.headers.is_some() && r.headers.clone().unwrap_or_default() != wanted.headers.clone().unwrap_or_default())
+        })
+    });
+    let sqs = spec.sqs.as_ref().and_then(|s| {
+        let remote = remote.sqs_config.clone().unwrap_or_default();
+        let differs = remote.region != s.region || remote.endpoint != s.endpoint || remote.access_key_id != s.access_key_id || remote.queue_url != s.queue_url;
+        (differs || secret.is_some()).then(|| SqsConfigRequest {
+            region: Some(s.region.clone()),
+            endpoint: Some(s.endpoint.clone()),
+            access_key_id: Some(s.access_key_id.clone()),
+            secret_access_key: secret.clone(),
+            queue_url: Some(s.queue_url.clone()),
+        })
+    });
+    let nats = spec.nats.as_ref().and_then(|n| {
+        let remote = remote.nats_config.clone().unwrap_or_default();
+        let differs = remote.server_urls != n.server_urls || remote.subject != n.subject;
+        (differs || secret.is_some()).then(|| NatsConfigRequest {
+            server_urls: Some(n.server_urls.clone()),
+            subject: Some(n.subject.clone()),
+            credentials_file_content: secret.clone(),
+        })
+    });
+    UpdateTriggerRequest {
+        name: (remote.name != name).then(|| name.to_owned()),
+        description: spec.description.clone().filter(|d| d != &remote.description),
+        tags: spec.tags.clone().filter(|t| t != &remote.tags),
+        destination_config: destination(spec).filter(|d| remote.destination_config.as_ref() != Some(d)),
+        cron_config: cron,
+        sqs_config: sqs,
+        nats_config: nats,
+    }
+}
+
+async fn observe(object: &ServerlessTrigger, ctx: &Context, target: &Target, name: &str) -> Result<Option<Trigger>, Error> {
+    let api = target.scope.client.region(&target.region);
+    let cache_scope = target.cache_scope();
+    let filter = TriggerFilter { container_id: Some(target.container_id.clone()), ..Default::default() };
+    let id = object.status.as_ref().and_then(|s| s.id.as_deref());
+    let found = ctx
+        .triggers
+        .find(&cache_scope, Lookup { id, name }, || api.list_all_triggers(&filter))
+        .await
+        .map_err(Error::scaleway("list triggers"))?;
+    let Some(found) = found else { return Ok(None) };
+    if !found.status.is_transient() {
+        return Ok(Some(found));
+    }
+    match api.get_trigger(&found.id).await {
+        Ok(fresh) => {
+            ctx.triggers.put(&cache_scope, &fresh).await;
+            Ok(Some(fresh))
+        }
+        Err(error) if error.is_not_found() => {
+            ctx.triggers.remove(&cache_scope, &found.id).await;
+            Ok(None)
+        }
+        Err(error) => Err(Error::scaleway("get trigger")(error)),
+    }
+}
+
+async fn apply(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let outcome = apply_steps(&object, &ctx).await;
+    reconciler::finish(object.as_ref(), &ctx, outcome).await
+}
+
+async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report<ServerlessTriggerStatus>, Error> {
+    let spec = &object.spec;
+    let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let target = target(object, ctx, &mut secrets).await?;
+    let name = spec.name.clone().unwrap_or_else(|| object.name_any());
+    let secret_values = source_secret(spec, &mut secrets).await?;
+    let secrets_digest = digest(&ctx.config.digest_key, &secret_values);
+    let secret = secret_values.into_values().next();
+    let previous = object.status.clone().unwrap_or_default();
+    let remote = observe(object, ctx, &target, &name).await?;
+    let secret_to_send = secret.filter(|_| previous.secrets_digest != secrets_digest);
+
+    let api = target.scope.client.region(&target.region);
+    let cache_scope = target.cache_scope();
+    let mut events = Vec::new();
+    let mut status = ServerlessTriggerStatus {
+        region: Some(target.region.clone()),
+        container_id: Some(target.container_id.clone()),
+        ..previous.clone()
+    };
+    let remote = match remote {
+        None => {
+            // A create always carries the secret (the API requires it).
+            let secret = source_secret(spec, &mut secrets).await?.into_values().next();
+            let created = match api.create_trigger(&create_request(spec, &name, &target.container_id, secret)).await {
+                Ok(created) => created,
+                Err(error) => {
+                    ctx.triggers.invalidate(&cache_scope).await;
+                    return Err(Error::scaleway("create trigger")(error));
+                }
+            };
+            ctx.triggers.put(&cache_scope, &created).await;
+            events.push(("Created", format!("created Scaleway trigger {} ({})", created.name, created.id)));
+            status.secrets_digest = secrets_digest;
+            created
+        }
+        Some(remote) if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked => remote,
+        Some(remote) => {
+            if previous.id.is_none() {
+                events.push(("Adopted", format!("adopted existing Scaleway trigger {} ({})", remote.name, remote.id)));
+            }
+            let update = update_for(spec, &name, &remote, secret_to_send);
+            if update.is_empty() {
+                remote
+            } else {
+                let updated = api.update_trigger(&remote.id, &update).await.map_err(Error::scaleway("update trigger"))?;
+                ctx.triggers.put(&cache_scope, &updated).await;
+                events.push(("Updated", format!("updated Scaleway trigger {}", updated.id)));
+                status.secrets_digest = secrets_digest;
+                updated
+            }
+        }
+    };
+    status.id = Some(remote.id.clone());
+    status.remote_status = Some(remote.status.to_string());
+    status.source_type = Some(remote.source_type.to_string());
+    status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
+    let assessment = assess("trigger", &remote.status, status.error_message.as_deref());
+    let action = requeue_for(&remote.status, &object_key(object), ctx);
+    Ok(Report { status, assessment, action, events })
+}
+
+/// Deletion: honours the policy, deletes the remote trigger and waits until it is gone.
+/// A container or namespace already deleted took the trigger with it (cascade).
+async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let object = object.as_ref();
+    let previous = object.status.clone().unwrap_or_default();
+    if object.spec.deletion_policy == DeletionPolicy::Orphan {
+        let id = previous.id.unwrap_or_default();
+        reconciler::publish(object, &ctx, EventType::Normal, "Orphaned", format!("left Scaleway trigger {id} in place (deletionPolicy: Orphan)")).await;
+        return Ok(Action::await_change());
+    }
+    let Some(id) = previous.id.clone() else {
+        // Never recorded: look it up by name under the container, if the container is known.
+        let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+        let Ok(target) = target(object, &ctx, &mut secrets).await else { return Ok(Action::await_change()) };
+        let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+        let api = target.scope.client.region(&target.region);
+        let found = api
+            .list_all_triggers(&TriggerFilter { container_id: Some(target.container_id.clone()), ..Default::default() })
+            .await
+            .map_err(Error::scaleway("list triggers"))?
+            .into_iter()
+            .find(|t| t.name == name);
+        if let Some(found) = found {
+            match api.delete_trigger(&found.id).await {
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(Error::scaleway("delete trigger")(error)),
+            }
+            return Err(Error::Deleting(format!("waiting for Scaleway to delete trigger {}", found.id)));
+        }
+        return Ok(Action::await_change());
+    };
+    let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let scope = match target(object, &ctx, &mut secrets).await {
+        Ok(target) => target.scope,
+        Err(_) => ctx.clients.default_scope()?,
+    };
+    let region = previous.region.clone().unwrap_or_else(|| ctx.config.default_region.clone());
+    let api = scope.client.region(&region);
+    let remote = match api.get_trigger(&id).await {
+        Ok(remote) => remote,
+        Err(error) if error.is_not_found() => {
+            reconciler::publish(object, &ctx, EventType::Normal, "Deleted", format!("Scaleway trigger {id} is deleted")).await;
+            return Ok(Action::await_change());
+        }
+        Err(error) => return Err(Error::scaleway("get trigger")(error)),
+    };
+    if !remote.status.is_transient() {
+        match api.delete_trigger(&remote.id).await {
+            Ok(_) => {}
+            Err(error) if error.is_not_found() => return Ok(Action::await_change()),
+            Err(scaleway::Error::TransientState { .. }) => {}
+            Err(error) => return Err(Error::scaleway("delete trigger")(error)),
+        }
+    }
+    let message = format!("waiting for Scaleway to delete trigger {id}");
+    let status = ServerlessTriggerStatus { remote_status: Some("deleting".into()), ..previous };
+    reconciler::write_status(object, &ctx, status, &Assessment::progressing("Deleting", message.clone())).await?;
+    Err(Error::Deleting(message))
+}

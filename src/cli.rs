@@ -34,7 +34,11 @@ pub enum Command {
     /// Run the controllers against the cluster of the current kubeconfig (or in-cluster).
     Run(RunArgs),
     /// Print the CRDs as YAML (what `crds/` holds).
-    Crd,
+    Crd {
+        /// Print the Markdown field reference instead (docs/crd-reference.md).
+        #[arg(long)]
+        reference: bool,
+    },
     /// Run the Scaleway Serverless Containers API v1 emulator on loopback (for tests and demos).
     Emulator(EmulatorArgs),
 }

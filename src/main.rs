@@ -11,7 +11,11 @@ async fn main() -> ExitCode {
     install_crypto_provider();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args).await.map_err(|e| error_chain(&e)),
-        Command::Crd => print_crds(),
+        Command::Crd { reference: false } => print_crds(),
+        Command::Crd { reference: true } => {
+            print!("{}", crd::reference::markdown(&crd::all_crds()));
+            Ok(())
+        }
         Command::Emulator(_args) => Err(String::from("emulator: not wired yet")),
     };
     match result {

@@ -46,3 +46,18 @@ fn checked_in_crds_parse_back() {
         assert_eq!(parsed.spec.names.kind, definition.spec.names.kind);
     }
 }
+
+#[test]
+fn the_field_reference_matches_the_schemas() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/crd-reference.md");
+    let expected = crd::reference::markdown(&crd::all_crds());
+    if std::env::var_os("UPDATE_CRDS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, &expected).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(actual == expected, "docs/crd-reference.md is out of date: UPDATE_CRDS=1 cargo nextest run --test crds_in_sync");
+    for field in ["spec.namespaceRef.name", "spec.memory", "spec.cron.schedule", "status.publicEndpoint"] {
+        assert!(expected.contains(&format!("`{field}`")), "{field} missing from the reference");
+    }
+}

@@ -101,6 +101,7 @@ pub struct Probe {
     version = "v1alpha1",
     kind = "ServerlessContainer",
     namespaced,
+    doc = "A Scaleway Serverless container, managed by scaleway-serverless-operator.",
     status = "ServerlessContainerStatus",
     shortname = "slc",
     category = "serverless",

@@ -5,6 +5,7 @@ mod common;
 mod container;
 mod namespace;
 mod trigger;
+pub mod reference;
 pub mod units;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

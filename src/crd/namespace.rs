@@ -16,6 +16,7 @@ use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditio
     version = "v1alpha1",
     kind = "ServerlessNamespace",
     namespaced,
+    doc = "A Scaleway Serverless Containers namespace, managed by scaleway-serverless-operator.",
     status = "ServerlessNamespaceStatus",
     shortname = "sns",
     category = "serverless",

@@ -92,6 +92,7 @@ pub struct NatsSource {
     version = "v1alpha1",
     kind = "ServerlessTrigger",
     namespaced,
+    doc = "A trigger (cron, SQS or NATS) calling a Scaleway Serverless container, managed by scaleway-serverless-operator.",
     status = "ServerlessTriggerStatus",
     shortname = "slt",
     category = "serverless",

@@ -1,7 +1,6 @@
 //! The ServerlessContainer reconciler: dereference → validate → observe → plan → execute →
 //! status. Pure parts are in `container_plan`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -17,7 +16,6 @@ use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{DeletionPolicy, ServerlessContainer, ServerlessContainerStatus, ServerlessNamespace, ServerlessTrigger};
-use crate::scaleway::SecretString;
 use crate::scaleway::types::{Container, ContainerFilter};
 
 use super::observe::Lookup;
@@ -134,7 +132,7 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
 
     // Secret values cannot be read back: send them when their digest changed, or when the
     // remote key set differs from ours (someone changed them out of band).
-    let secrets_to_send = secret_values.filter(|values| {
+    let secrets_to_send = secret_values.clone().filter(|values| {
         let keys_differ = remote
             .as_ref()
             .is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
@@ -158,7 +156,8 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
     }
     let remote = match plan(&desired, remote.as_ref(), secrets_to_send.clone(), redeploy_requested) {
         Plan::Create => {
-            let request = desired.create_request(&parent.namespace_id, secrets_to_send.or(Some(BTreeMap::<String, SecretString>::new())).filter(|m| !m.is_empty()));
+            // A new container always gets every secret value, whatever the old digest says.
+            let request = desired.create_request(&parent.namespace_id, secret_values.filter(|m| !m.is_empty()));
             let created = match api.create_container(&request).await {
                 Ok(created) => created,
                 Err(error) => {

@@ -85,10 +85,7 @@ fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool
 
 /// A main-watch stream: reflected into a store, and filtered so that only spec changes,
 /// finalizer changes and deletions wake a reconcile (not our own status writes).
-fn main_stream<K: Managed>(api: Api<K>) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static)
-where
-    K: Resource<DynamicType = ()>,
-{
+fn main_stream<K: Managed>(api: Api<K>) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static) {
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()

@@ -127,7 +127,7 @@ async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Repo
     let secrets_digest = secret_values.as_ref().and_then(|v| digest(&ctx.config.digest_key, v));
     let previous = object.status.clone().unwrap_or_default();
     let remote = observe(object, ctx, &placement, &name).await?;
-    let secrets_to_send = secret_values.filter(|values| {
+    let secrets_to_send = secret_values.clone().filter(|values| {
         let keys_differ = remote.as_ref().is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
         previous.secrets_digest != secrets_digest || keys_differ
     });
@@ -148,7 +148,7 @@ async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Repo
                 name: name.clone(),
                 description: spec.description.clone(),
                 environment_variables: spec.environment_variables.clone(),
-                secret_environment_variables: secrets_to_send.filter(|m| !m.is_empty()),
+                secret_environment_variables: secret_values.filter(|m| !m.is_empty()),
                 tags: spec.tags.clone(),
             };
             let created = match api.create_namespace(&request).await {

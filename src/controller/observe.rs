@@ -166,7 +166,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_expired_snapshot_is_listed_again() {
-        let cache = RemoteCache::new(Duration::ZERO);
+        let cache: RemoteCache<Container> = RemoteCache::new(Duration::ZERO);
         let lists = AtomicUsize::new(0);
         let list = || async {
             lists.fetch_add(1, Ordering::SeqCst);

@@ -236,7 +236,7 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
     let secret = secret_values.into_values().next();
     let previous = object.status.clone().unwrap_or_default();
     let remote = observe(object, ctx, &target, &name).await?;
-    let secret_to_send = secret.filter(|_| previous.secrets_digest != secrets_digest);
+    let secret_to_send = secret.clone().filter(|_| previous.secrets_digest != secrets_digest);
 
     let api = target.scope.client.region(&target.region);
     let cache_scope = target.cache_scope();
@@ -249,7 +249,6 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
     let remote = match remote {
         None => {
             // A create always carries the secret (the API requires it).
-            let secret = source_secret(spec, &mut secrets).await?.into_values().next();
             let created = match api.create_trigger(&create_request(spec, &name, &target.container_id, secret)).await {
                 Ok(created) => created,
                 Err(error) => {

@@ -95,6 +95,8 @@ pub struct Probe {
 
 /// A Scaleway Serverless container, kept in step with this object. Fields left out are
 /// not managed: Scaleway's default (or the value set elsewhere) stays.
+// Each printcolumn(...) repeats the same keys by design, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "serverless.scaleway.com",

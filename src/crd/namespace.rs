@@ -10,6 +10,8 @@ use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditio
 
 /// A Scaleway Serverless Containers namespace, kept in step with this object. Containers
 /// name it in `namespaceRef`.
+// Each printcolumn(...) repeats the same keys by design, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "serverless.scaleway.com",

@@ -86,6 +86,8 @@ pub struct NatsSource {
 
 /// A trigger that calls a Scaleway Serverless container: set exactly one of cron, sqs and
 /// nats; the kind of source cannot change.
+// Each printcolumn(...) repeats the same keys by design, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "serverless.scaleway.com",

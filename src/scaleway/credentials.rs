@@ -238,10 +238,18 @@ mod tests {
         (path, shown)
     }
 
-    const FILE: &str = "access_key: SCWTOPLEVEL0000000000\nsecret_key: 11111111-1111-1111-1111-111111111111\n\
-default_project_id: 22222222-2222-2222-2222-222222222222\ndefault_region: fr-par\nactive_profile: prod\n\
-profiles:\n  prod:\n    secret_key: 33333333-3333-3333-3333-333333333333\n    default_region: nl-ams\n\
-  dev:\n    access_key: SCWDEV00000000000000\n";
+    const FILE: &str = r#"access_key: SCWTOPLEVEL0000000000
+secret_key: 11111111-1111-1111-1111-111111111111
+default_project_id: 22222222-2222-2222-2222-222222222222
+default_region: fr-par
+active_profile: prod
+profiles:
+  prod:
+    secret_key: 33333333-3333-3333-3333-333333333333
+    default_region: nl-ams
+  dev:
+    access_key: SCWDEV00000000000000
+"#;
 
     #[test]
     fn active_profile_overrides_the_top_level() {

@@ -62,6 +62,21 @@ pub struct RunArgs {
     /// Watch only this Kubernetes namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
+    /// Address of the admin server: /metrics, /healthz, /readyz.
+    #[arg(long, env = "ADMIN_LISTEN", default_value = "0.0.0.0:8080")]
+    pub admin_listen: SocketAddr,
+    /// Run controllers only while holding a coordination.k8s.io Lease (for several replicas).
+    #[arg(long, env = "LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// Name of the leader Lease.
+    #[arg(long, env = "LEASE_NAME", default_value = "scaleway-serverless-operator")]
+    pub lease_name: String,
+    /// Namespace of the leader Lease (the operator's own; the chart sets it from the pod).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// This replica's identity in the Lease (the chart sets it to the pod name).
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -127,6 +142,8 @@ mod tests {
         };
         assert_eq!(args.resync_period, std::time::Duration::from_secs(90));
         assert!(Cli::try_parse_from(["scaleway-serverless-operator", "run", "--resync-period", "soon"]).is_err());
+        let elected = Cli::try_parse_from(["scaleway-serverless-operator", "run", "--leader-elect", "true"]);
+        assert!(matches!(elected, Ok(Cli { command: Command::Run(RunArgs { leader_elect: true, .. }), .. })));
     }
 
     #[test]

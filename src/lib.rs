@@ -1,10 +1,14 @@
 //! Kubernetes operator for Scaleway Serverless Containers.
 
+pub mod admin;
 pub mod cli;
 pub mod controller;
 pub mod crd;
 pub mod run_cmd;
-// pub mod emulator_cmd; (re-enabled when the emulator crate lands)
+pub mod sandbox;
+pub mod emulator_cmd;
+pub mod lease;
+pub mod metrics;
 pub mod scaleway;
 pub mod telemetry;
 

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use scaleway_serverless_operator::cli::{Cli, Command};
-use scaleway_serverless_operator::{crd, install_crypto_provider, run_cmd, telemetry};
+use scaleway_serverless_operator::{crd, emulator_cmd, install_crypto_provider, run_cmd, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             print!("{}", crd::reference::markdown(&crd::all_crds()));
             Ok(())
         }
-        Command::Emulator(_args) => Err(String::from("emulator: not wired yet")),
+        Command::Emulator(args) => emulator_cmd::run(args).await.map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,17 @@
 //! `run`: the controllers against a real cluster.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use k8s_openapi::api::coordination::v1::Lease;
+
+use crate::admin::{self, AdminState};
 use crate::cli::RunArgs;
+use crate::lease::{self, LeaseSettings};
 use crate::controller::clients::ClientPool;
 use crate::controller::{self, Context, OperatorConfig, Scope};
+use kube::Api;
 use crate::scaleway::{ClientConfig, Credentials, SecretString, check_region};
 
 /// Why `run` stopped.
@@ -44,7 +51,43 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     )
     .map_err(|e| RunError::Config(e.to_string()))?;
     let scope = args.watch_namespace.map(Scope::Namespace).unwrap_or_default();
-    let ctx = Arc::new(Context::new(kube, clients, config));
-    controller::run(ctx, scope).await?;
-    Ok(())
+    let ctx = Arc::new(Context::new(kube.clone(), clients, config));
+    let ready = Arc::new(AtomicBool::new(false));
+    let admin_state = AdminState { metrics: ctx.metrics.clone(), ready: ready.clone() };
+    let admin_addr = args.admin_listen;
+    let admin = tokio::spawn(async move {
+        if let Err(error) = admin::serve(admin_addr, admin_state).await {
+            tracing::error!(%error, "admin server stopped");
+        }
+    });
+
+    let lease_lost = if args.leader_elect {
+        let settings = LeaseSettings {
+            name: args.lease_name,
+            namespace: args.lease_namespace.clone(),
+            holder: args.pod_name.unwrap_or_else(|| format!("scaleway-serverless-operator-{}", fastrand::u32(..))),
+            duration: Duration::from_secs(15),
+            renew_every: Duration::from_secs(5),
+        };
+        let leases: Api<Lease> = Api::namespaced(kube, &args.lease_namespace);
+        tokio::select! {
+            () = lease::acquire(&leases, &settings) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        Some(tokio::spawn(async move { lease::hold(&leases, &settings).await }))
+    } else {
+        None
+    };
+
+    ready.store(true, Ordering::SeqCst);
+    let controllers = controller::run(ctx, scope);
+    let outcome = match lease_lost {
+        Some(lost) => tokio::select! {
+            result = controllers => result.map_err(RunError::from),
+            _ = lost => Err(RunError::Config("lost the leader lease; exiting so that Kubernetes restarts this replica".into())),
+        },
+        None => controllers.await.map_err(RunError::from),
+    };
+    admin.abort();
+    outcome
 }

@@ -510,6 +510,7 @@ async fn rate_limits_honour_retry_after() {
 
 #[tokio::test]
 async fn slow_answers_time_out() {
+    scaleway_serverless_operator::install_crypto_provider();
     let running = emulator_with(test_config()).await;
     running.emulator.set_faults(fault(|f| f.latency_ms = 1500));
     let mut config = ClientConfig::new(SecretString::new(TOKEN)).with_api_url(running.url());

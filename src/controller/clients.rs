@@ -2,11 +2,11 @@
 //! (multi-tenant clusters), each reused so that connections are pooled.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::error::Error;
 use super::secrets::SecretReader;
-use crate::scaleway::{Client, ClientConfig, SecretString};
+use crate::scaleway::{CallStats, Client, ClientConfig, SecretString};
 
 /// Keys read from a credentials Secret.
 pub const SECRET_KEY: &str = "SCW_SECRET_KEY";
@@ -31,19 +31,21 @@ pub struct ClientPool {
     template: ClientConfig,
     digest_key: Vec<u8>,
     by_key: Mutex<HashMap<String, Client>>,
+    stats: Arc<CallStats>,
 }
 
 impl ClientPool {
     /// A pool whose default client uses `template` (None when the operator has no default
     /// credentials, so every ServerlessNamespace must name a credentials Secret).
     pub fn new(template: ClientConfig, default_project_id: Option<String>, has_default: bool, digest_key: Vec<u8>) -> Result<Self, Error> {
+        let stats = Arc::new(CallStats::default());
         let default = if has_default {
-            let client = Client::new(template.clone()).map_err(|e| Error::Credentials(e.to_string()))?;
+            let client = Client::new(template.clone()).map_err(|e| Error::Credentials(e.to_string()))?.with_stats(stats.clone());
             Some(Scoped { client, default_project_id, identity: "default".into() })
         } else {
             None
         };
-        Ok(Self { default, template, digest_key, by_key: Mutex::new(HashMap::new()) })
+        Ok(Self { default, template, digest_key, by_key: Mutex::new(HashMap::new()), stats })
     }
 
     /// The operator's own credentials.
@@ -67,12 +69,17 @@ impl ClientPool {
             } else {
                 let mut config = self.template.clone();
                 config.secret_key = secret_key;
-                let client = Client::new(config).map_err(|e| Error::Credentials(e.to_string()))?;
+                let client = Client::new(config).map_err(|e| Error::Credentials(e.to_string()))?.with_stats(self.stats.clone());
                 clients.insert(identity.clone(), client.clone());
                 client
             }
         };
         Ok(Scoped { client, default_project_id: project, identity })
+    }
+
+    /// Scaleway calls made by every client of the pool.
+    pub fn stats(&self) -> &Arc<CallStats> {
+        &self.stats
     }
 
     fn identity_of(&self, secret_key: &SecretString) -> String {

@@ -1,13 +1,14 @@
 //! What every reconcile shares: clients, caches, configuration, event recorders, backoff.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
 
 use super::clients::ClientPool;
 use super::observe::RemoteCache;
+use crate::metrics::Metrics;
 use crate::scaleway::types::{Container, Namespace, Trigger};
 
 /// Settings of the controllers.
@@ -92,11 +93,15 @@ pub struct Context {
     pub backoff: Backoff,
     /// Poll counters while remote objects are transient.
     pub polls: Backoff,
+    /// Metrics of reconciles and Scaleway calls.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
     /// Builds the context.
     pub fn new(kube: kube::Client, clients: ClientPool, config: OperatorConfig) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        metrics.watch_scaleway(clients.stats().clone());
         let reporter = Reporter { controller: "scaleway-serverless-operator".into(), instance: std::env::var("POD_NAME").ok() };
         Self {
             recorder: Recorder::new(kube.clone(), reporter),
@@ -108,6 +113,7 @@ impl Context {
             config,
             backoff: Backoff::default(),
             polls: Backoff::default(),
+            metrics,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod context;
 pub mod error;
 mod namespace;
 pub mod observe;
+pub mod rbac;
 pub mod reconciler;
 mod remote_status;
 pub mod secrets;
@@ -104,6 +105,30 @@ fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &'static str) -> i
     }
 }
 
+/// Exports the count of objects of `kind` by Ready condition, read from the controller's store.
+fn ready_gauge<K, F>(ctx: &Context, kind: &'static str, store: Store<K>, conditions: F)
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    F: Fn(&K) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>> + Send + Sync + 'static,
+{
+    ctx.metrics.watch_ready(
+        kind,
+        Box::new(move || {
+            let mut counts = std::collections::BTreeMap::from([("True", 0), ("False", 0), ("Unknown", 0)]);
+            for object in store.state() {
+                let ready = conditions(&object)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| c.type_ == conditions::READY)
+                    .map(|c| if c.status == "True" { "True" } else { "False" })
+                    .unwrap_or("Unknown");
+                *counts.entry(ready).or_default() += 1;
+            }
+            counts
+        }),
+    );
+}
+
 /// Runs the three controllers until SIGTERM / Ctrl-C. Checks first that the CRDs are served.
 pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let client = ctx.kube.clone();
@@ -192,6 +217,9 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             .for_each(log_result("ServerlessTrigger"))
     };
 
+    ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| n.status.as_ref().map(|s| s.conditions.clone()));
+    ready_gauge(&ctx, "ServerlessContainer", container_store.clone(), |c| c.status.as_ref().map(|s| s.conditions.clone()));
+    ready_gauge(&ctx, "ServerlessTrigger", trigger_store.clone(), |t| t.status.as_ref().map(|s| s.conditions.clone()));
     tracing::info!("controllers started");
     futures::join!(namespaces, containers, triggers);
     Ok(())

@@ -63,8 +63,39 @@ pub fn object_key<K: Managed>(object: &K) -> String {
     format!("{}/{}/{}", K::KIND, object.namespace().unwrap_or_default(), object.name_any())
 }
 
-/// Runs `apply` or `cleanup` under the finalizer and flattens its errors.
+tokio::task_local! {
+    /// The result label of the reconcile running on this task (`success` or an error
+    /// reason), set by `finish` for failures it reports in status instead of returning.
+    static RESULT: std::cell::Cell<&'static str>;
+}
+
+/// Runs `apply` or `cleanup` under the finalizer, flattens its errors, and records the
+/// reconcile's result and duration.
 pub async fn reconcile<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
+where
+    K: Managed,
+    A: FnOnce(Arc<K>, Arc<Context>) -> AF,
+    AF: Future<Output = Result<Action, Error>>,
+    C: FnOnce(Arc<K>, Arc<Context>) -> CF,
+    CF: Future<Output = Result<Action, Error>>,
+{
+    let started = std::time::Instant::now();
+    let metrics = ctx.metrics.clone();
+    let (result, label) = RESULT
+        .scope(std::cell::Cell::new("success"), async {
+            let result = finalized(object, ctx, apply, cleanup).await;
+            let label = match &result {
+                Ok(_) => RESULT.with(|r| r.get()),
+                Err(error) => error.reason(),
+            };
+            (result, label)
+        })
+        .await;
+    metrics.reconciled(K::KIND, label, started.elapsed());
+    result
+}
+
+async fn finalized<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
 where
     K: Managed,
     A: FnOnce(Arc<K>, Arc<Context>) -> AF,
@@ -104,6 +135,7 @@ pub async fn finish<K: Managed>(object: &K, ctx: &Context, outcome: Result<Repor
             Ok(report.action)
         }
         Err(error) => {
+            let _ = RESULT.try_with(|r| r.set(error.reason()));
             let stalled = error.recovery() == Recovery::Stalled;
             let previous = object.status().cloned().unwrap_or_default();
             let assessment = Assessment::failed(error.reason(), error.to_string(), stalled);

@@ -199,6 +199,13 @@ impl Client {
         &self.stats
     }
 
+    /// The same client, counting its calls into `stats` (to share one account between the
+    /// clients of several credentials).
+    pub fn with_stats(mut self, stats: Arc<CallStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Sends a call, retrying it when it is idempotent and the failure allows, and decodes
     /// the answer.
     pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(&self, call: Call<'_, B>) -> Result<T, Error> {

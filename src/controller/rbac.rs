@@ -1,0 +1,53 @@
+//! The Kubernetes permissions the operator's code uses, in one table. The Helm chart's RBAC
+//! is tested against it, so a verb the code needs but the chart lacks fails a test rather
+//! than a user's install.
+
+/// One RBAC rule the operator needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    /// API group (`""` for core).
+    pub api_group: &'static str,
+    /// Resource (with `/subresource` where relevant).
+    pub resource: &'static str,
+    /// Verbs.
+    pub verbs: &'static [&'static str],
+    /// Why the code needs it.
+    pub why: &'static str,
+}
+
+/// Everything the controllers call.
+pub const PERMISSIONS: &[Permission] = &[
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessnamespaces",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlesscontainers",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlesstriggers",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission { api_group: crate::crd::GROUP, resource: "serverlessnamespaces/status", verbs: &["patch"], why: "write status" },
+    Permission { api_group: crate::crd::GROUP, resource: "serverlesscontainers/status", verbs: &["patch"], why: "write status" },
+    Permission { api_group: crate::crd::GROUP, resource: "serverlesstriggers/status", verbs: &["patch"], why: "write status" },
+    Permission {
+        api_group: "",
+        resource: "secrets",
+        verbs: &["get", "list", "watch"],
+        why: "read secret environment variables, trigger keys and credentials; re-sync when they change",
+    },
+    Permission {
+        api_group: "events.k8s.io",
+        resource: "events",
+        verbs: &["create", "patch"],
+        why: "publish events (the recorder patches repeated events into series)",
+    },
+];

@@ -1,0 +1,318 @@
+//! HTTP: turns requests into verbs on the store and results into responses.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::Shared;
+use super::discovery;
+use super::error::ApiError;
+use super::ops::{self, DeleteOptions, PatchRequest, Subresource, Target};
+use super::patch::PatchFormat;
+use super::route::{self, Route};
+use super::selector::{FieldSelector, LabelSelector, Selectors};
+use super::watch::{self, WatchRequest};
+
+type Params = HashMap<String, String>;
+
+/// The parts of a request the verbs need.
+struct Request<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+    params: Params,
+}
+
+/// The single entry point for every request.
+pub async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = match dispatch(&shared, &method, &uri, &headers, &body) {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    };
+    tracing::debug!(%method, path = uri.path(), status = response.status().as_u16(), "sandbox apiserver");
+    response
+}
+
+fn dispatch(
+    shared: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let params: Params = Query::<Params>::try_from_uri(uri)
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let req = Request {
+        method,
+        headers,
+        body,
+        params,
+    };
+    let route = shared.read(|state| {
+        route::parse(uri.path(), |g, v, p| {
+            state
+                .registry
+                .resolve(g, v, p)
+                .is_some_and(|s| s.def.namespaced)
+        })
+    });
+    let Some(route) = route else {
+        return Err(ApiError::UnknownResource);
+    };
+    match route {
+        Route::Collection {
+            group,
+            version,
+            plural,
+            namespace,
+        } => {
+            let target = resolve(shared, &group, &version, &plural, namespace, true)?;
+            collection(shared, &req, target)
+        }
+        Route::Object {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+            subresource,
+        } => {
+            let target = resolve(shared, &group, &version, &plural, namespace, false)?;
+            let sub = Subresource::parse(&target.served, subresource.as_deref())?;
+            object(shared, &req, &target, &name, sub)
+        }
+        discovery_route => {
+            if *req.method != Method::GET {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            discover(shared, req.headers, discovery_route)
+        }
+    }
+}
+
+/// Finds the resource and checks that the namespace in the path fits its scope.
+fn resolve(
+    shared: &Shared,
+    group: &str,
+    version: &str,
+    plural: &str,
+    namespace: Option<String>,
+    collection: bool,
+) -> Result<Target, ApiError> {
+    let served = shared
+        .read(|state| state.registry.resolve(group, version, plural))
+        .ok_or(ApiError::UnknownResource)?;
+    let fits = match (served.def.namespaced, namespace.is_some()) {
+        (true, true) | (false, false) => true,
+        // All-namespace list, watch and delete-collection.
+        (true, false) => collection,
+        (false, true) => false,
+    };
+    if !fits {
+        return Err(ApiError::UnknownResource);
+    }
+    Ok(Target { served, namespace })
+}
+
+fn collection(
+    shared: &Arc<Shared>,
+    req: &Request<'_>,
+    target: Target,
+) -> Result<Response, ApiError> {
+    let (headers, body, params) = (req.headers, req.body, &req.params);
+    let dry_run = dry_run(params);
+    match *req.method {
+        Method::GET if is_true(params.get("watch")) => {
+            let watch = watch_request(shared, params)?;
+            let body = Body::from_stream(watch::stream(Arc::clone(shared), target, watch));
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response())
+        }
+        Method::GET => {
+            let selectors = selectors(params)?;
+            Ok(json(
+                StatusCode::OK,
+                &shared.read(|s| ops::list(s, &target, &selectors)),
+            ))
+        }
+        Method::POST => {
+            shared.count_write();
+            let obj = parse_body(headers, body)?;
+            let created = shared.write(|s| ops::create(s, &target, obj, dry_run))?;
+            Ok(json(StatusCode::CREATED, &created))
+        }
+        Method::DELETE => {
+            shared.count_write();
+            let selectors = selectors(params)?;
+            let mut opts = DeleteOptions::from_body(body)?;
+            opts.dry_run |= dry_run;
+            let deleted =
+                shared.write(|s| ops::delete_collection(s, &target, &selectors, &opts))?;
+            Ok(json(StatusCode::OK, &deleted))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+fn object(
+    shared: &Arc<Shared>,
+    req: &Request<'_>,
+    target: &Target,
+    name: &str,
+    sub: Subresource,
+) -> Result<Response, ApiError> {
+    let (headers, body, params) = (req.headers, req.body, &req.params);
+    let dry_run = dry_run(params);
+    let result = match *req.method {
+        Method::GET => shared.read(|s| ops::get(s, target, name)),
+        Method::PUT => {
+            shared.count_write();
+            let obj = parse_body(headers, body)?;
+            shared.write(|s| ops::replace(s, target, name, sub, obj, dry_run))
+        }
+        Method::PATCH => {
+            shared.count_write();
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let format = PatchFormat::from_content_type(content_type)
+                .ok_or(ApiError::UnsupportedMediaType)?;
+            let patch = PatchRequest {
+                format,
+                body,
+                field_manager: params.get("fieldManager").map(String::as_str),
+                force: is_true(params.get("force")),
+            };
+            shared.write(|s| ops::patch(s, target, name, sub, patch, dry_run))
+        }
+        Method::DELETE if sub == Subresource::Main => {
+            shared.count_write();
+            let mut opts = DeleteOptions::from_body(body)?;
+            opts.dry_run |= dry_run;
+            shared.write(|s| ops::delete(s, target, name, &opts))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }?;
+    Ok(json(StatusCode::OK, &result))
+}
+
+fn discover(shared: &Shared, headers: &HeaderMap, route: Route) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let aggregated = discovery::aggregated_version(accept);
+    let doc = shared.read(|state| {
+        let registry = &state.registry;
+        match (route, aggregated) {
+            (Route::Version, _) => Some(discovery::version()),
+            (Route::CoreVersions, Some(v)) => Some(discovery::aggregated(registry, true, v)),
+            (Route::Groups, Some(v)) => Some(discovery::aggregated(registry, false, v)),
+            (Route::CoreVersions, None) => {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1");
+                Some(discovery::core_versions(host))
+            }
+            (Route::Groups, None) => Some(discovery::group_list(registry)),
+            (Route::Group { group }, _) => discovery::group(registry, &group),
+            (Route::ResourceList { group, version }, _) => {
+                discovery::resource_list(registry, &group, &version)
+            }
+            _ => None,
+        }
+    });
+    let doc = doc.ok_or(ApiError::UnknownResource)?;
+    let is_aggregated = doc.get("kind").and_then(Value::as_str) == Some("APIGroupDiscoveryList");
+    let mut response = json(StatusCode::OK, &doc);
+    if let (true, Some(v)) = (is_aggregated, aggregated)
+        && let Ok(value) = discovery::aggregated_content_type(v).parse()
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(response)
+}
+
+fn json(status: StatusCode, value: &Value) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+/// Request bodies are JSON, or YAML when the content type says so.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.contains("yaml") {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| ApiError::BadRequest(format!("body is not UTF-8: {e}")))?;
+        return serde_saphyr::from_str(text)
+            .map_err(|e| ApiError::BadRequest(format!("invalid YAML body: {e}")));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn is_true(value: Option<&String>) -> bool {
+    value.is_some_and(|v| v == "true" || v == "1")
+}
+
+fn dry_run(params: &Params) -> bool {
+    params.get("dryRun").is_some_and(|v| v == "All")
+}
+
+fn selectors(params: &Params) -> Result<Selectors, ApiError> {
+    let labels = match params.get("labelSelector") {
+        Some(s) => LabelSelector::parse(s)
+            .map_err(|e| ApiError::BadRequest(format!("unable to parse requirement: {e}")))?,
+        None => LabelSelector::default(),
+    };
+    let fields = match params.get("fieldSelector") {
+        Some(s) => FieldSelector::parse(s).map_err(ApiError::BadRequest)?,
+        None => FieldSelector::default(),
+    };
+    Ok(Selectors { labels, fields })
+}
+
+fn watch_request(shared: &Shared, params: &Params) -> Result<WatchRequest, ApiError> {
+    let resource_version = match params.get("resourceVersion").map(String::as_str) {
+        None | Some("" | "0") => None,
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid resource version {rv:?}")))?,
+        ),
+    };
+    let timeout = match params.get("timeoutSeconds") {
+        Some(s) => Duration::from_secs(
+            s.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid timeoutSeconds {s:?}")))?,
+        ),
+        None => shared.config.default_watch_timeout,
+    };
+    Ok(WatchRequest {
+        resource_version,
+        send_initial_events: is_true(params.get("sendInitialEvents")),
+        allow_bookmarks: is_true(params.get("allowWatchBookmarks")),
+        timeout,
+        selectors: selectors(params)?,
+    })
+}

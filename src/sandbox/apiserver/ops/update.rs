@@ -1,0 +1,266 @@
+//! PUT and PATCH (including simplified server-side apply) on objects and their status.
+
+use serde_json::{Value, json};
+
+use super::super::apply::{self, ApplyError, ApplyRequest, ApplyScope};
+use super::super::builtin::{self, Committed};
+use super::super::error::ApiError;
+use super::super::object::{
+    copy_meta, finalizers, is_deleting, meta_str, normalize, now_rfc3339, set_meta, spec_view,
+};
+use super::super::patch::{JsonPatchError, PatchFormat, apply_json_patch, apply_merge_patch};
+use super::super::store::State;
+use super::create::create_object;
+use super::{
+    MODIFIED_MESSAGE, PatchRequest, Subresource, Target, Via, bump_generation, check_type,
+    copy_top_level,
+};
+
+/// PUT on an object or its status.
+pub fn replace(
+    state: &mut State,
+    target: &Target,
+    name: &str,
+    sub: Subresource,
+    body: Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let old = target.stored(state, name)?;
+    commit_update(state, target, &old, body, sub, Via::Update, dry_run)
+}
+
+/// PATCH on an object or its status. Server-side apply creates a missing object.
+pub fn patch(
+    state: &mut State,
+    target: &Target,
+    name: &str,
+    sub: Subresource,
+    req: PatchRequest<'_>,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let resource = target.served.def.group_resource();
+    let existing = state.get(&resource, &target.key(name)).cloned();
+    match req.format {
+        PatchFormat::Json => {
+            let old = existing.ok_or_else(|| target.not_found(name))?;
+            let candidate =
+                apply_json_patch(&target.present(&old), req.body).map_err(|e| match e {
+                    JsonPatchError::Malformed(m) => ApiError::BadRequest(m),
+                    other => target.invalid(name, other.to_string()),
+                })?;
+            commit_update(state, target, &old, candidate, sub, Via::Update, dry_run)
+        }
+        PatchFormat::Merge | PatchFormat::Strategic => {
+            let old = existing.ok_or_else(|| target.not_found(name))?;
+            let patch: Value = serde_json::from_slice(req.body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?;
+            if !patch.is_object() {
+                return Err(ApiError::BadRequest(
+                    "a merge patch must be a JSON object".to_owned(),
+                ));
+            }
+            let candidate = apply_merge_patch(&target.present(&old), &patch);
+            commit_update(state, target, &old, candidate, sub, Via::Update, dry_run)
+        }
+        PatchFormat::Apply => server_side_apply(state, target, name, sub, req, existing, dry_run),
+    }
+}
+
+fn server_side_apply(
+    state: &mut State,
+    target: &Target,
+    name: &str,
+    sub: Subresource,
+    req: PatchRequest<'_>,
+    existing: Option<Value>,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let manager = req.field_manager.filter(|m| !m.is_empty()).ok_or_else(|| {
+        target.invalid(
+            name,
+            "fieldManager: Required value: is required for apply patch",
+        )
+    })?;
+    let config = parse_apply_body(req.body)?;
+    if config
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        || config
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::BadRequest(
+            "apply patches must set apiVersion and kind".to_owned(),
+        ));
+    }
+    check_type(target, &config)?;
+    if let Some(body_name) = meta_str(&config, "name")
+        && body_name != name
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let scope = match sub {
+        Subresource::Status => ApplyScope::Status,
+        Subresource::Main => ApplyScope::Main {
+            status_is_subresource: target.served.status_subresource,
+        },
+    };
+    let api_version = target.served.api_version();
+    let now = now_rfc3339();
+    let apply_req = ApplyRequest {
+        manager,
+        force: req.force,
+        scope,
+        api_version: &api_version,
+        now: &now,
+    };
+    let to_conflict = |e: ApplyError| target.conflict(name, e.to_string());
+    match existing {
+        Some(old) => {
+            if let Some(rv) = meta_str(&config, "resourceVersion")
+                && Some(rv) != meta_str(&old, "resourceVersion")
+            {
+                return Err(target.conflict(name, MODIFIED_MESSAGE));
+            }
+            let candidate =
+                apply::apply(&target.present(&old), &config, &apply_req).map_err(to_conflict)?;
+            commit_update(state, target, &old, candidate, sub, Via::Apply, dry_run)
+        }
+        None if sub == Subresource::Status => Err(target.not_found(name)),
+        None => {
+            let mut skeleton = json!({
+                "apiVersion": api_version,
+                "kind": target.served.def.kind,
+                "metadata": {"name": name},
+            });
+            if let Some(ns) = &target.namespace {
+                set_meta(&mut skeleton, "namespace", json!(ns));
+            }
+            let candidate = apply::apply(&skeleton, &config, &apply_req).map_err(to_conflict)?;
+            create_object(state, target, candidate, Via::Apply, dry_run)
+        }
+    }
+}
+
+/// Apply bodies are YAML (kube sends JSON, which YAML readers accept too).
+fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        return Ok(value);
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::BadRequest(format!("apply body is not UTF-8: {e}")))?;
+    serde_saphyr::from_str::<Value>(text)
+        .map_err(|e| ApiError::BadRequest(format!("invalid apply body: {e}")))
+}
+
+/// Shared end of PUT and PATCH: checks, subresource separation, generation, commit.
+fn commit_update(
+    state: &mut State,
+    target: &Target,
+    old: &Value,
+    candidate: Value,
+    sub: Subresource,
+    via: Via,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let def = &target.served.def;
+    let name = meta_str(old, "name").unwrap_or_default().to_owned();
+    if !candidate.is_object() {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".to_owned(),
+        ));
+    }
+    check_type(target, &candidate)?;
+    if let Some(body_name) = meta_str(&candidate, "name")
+        && body_name != name
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(body_ns) = meta_str(&candidate, "namespace")
+        && def.namespaced
+        && Some(body_ns) != meta_str(old, "namespace")
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .to_owned(),
+        ));
+    }
+    if let Some(rv) = meta_str(&candidate, "resourceVersion")
+        && Some(rv) != meta_str(old, "resourceVersion")
+    {
+        return Err(target.conflict(&name, MODIFIED_MESSAGE));
+    }
+
+    let mut new = match sub {
+        Subresource::Status => {
+            let mut new = old.clone();
+            copy_top_level(&candidate, &mut new, "status");
+            new
+        }
+        Subresource::Main => {
+            let mut new = candidate;
+            if target.served.status_subresource {
+                copy_top_level(old, &mut new, "status");
+            }
+            new
+        }
+    };
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "resourceVersion",
+    ] {
+        copy_meta(old, &mut new, field);
+    }
+    if via == Via::Update {
+        copy_meta(old, &mut new, "managedFields");
+    }
+    copy_top_level(old, &mut new, "apiVersion");
+    copy_top_level(old, &mut new, "kind");
+
+    if is_deleting(old) {
+        let before = finalizers(old);
+        if finalizers(&new).iter().any(|f| !before.contains(f)) {
+            return Err(target.invalid(
+                &name,
+                "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted",
+            ));
+        }
+    }
+    builtin::prepare(def, &mut new, false).map_err(|m| target.invalid(&name, m))?;
+    normalize(&mut new);
+
+    if new == *old {
+        // A no-op write: the real server neither bumps resourceVersion nor emits an event.
+        return Ok(target.present(old));
+    }
+    if def.tracks_generation
+        && spec_view(old, target.served.status_subresource)
+            != spec_view(&new, target.served.status_subresource)
+    {
+        bump_generation(&mut new);
+    }
+    if dry_run {
+        return Ok(target.present(&new));
+    }
+    let resource = def.group_resource();
+    if is_deleting(&new) && finalizers(&new).is_empty() {
+        let removed = state.remove_as(&resource, new);
+        builtin::after_commit(state, &resource, Committed::Removed(&removed));
+        return Ok(target.present(&removed));
+    }
+    let stored = state.put(&resource, new);
+    builtin::after_commit(state, &resource, Committed::Stored(&stored));
+    Ok(target.present(&stored))
+}

@@ -59,7 +59,8 @@ fn spec_for(settings: &LeaseSettings, previous: Option<&LeaseSpec>, now: Timesta
     let transitions = previous.and_then(|p| p.lease_transitions).unwrap_or(0);
     LeaseSpec {
         holder_identity: Some(settings.holder.clone()),
-        lease_duration_seconds: Some(i32::try_from(settings.duration.as_secs()).unwrap_or(i32::MAX)),
+        // Whole seconds on the wire: round up, so a lease never reads as shorter than it is.
+        lease_duration_seconds: Some(i32::try_from(settings.duration.as_millis().div_ceil(1000).max(1)).unwrap_or(i32::MAX)),
         acquire_time: if renewing { previous.and_then(|p| p.acquire_time.clone()) } else { Some(MicroTime(now)) },
         renew_time: Some(MicroTime(now)),
         lease_transitions: Some(if renewing || previous.is_none() { transitions } else { transitions + 1 }),

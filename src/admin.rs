@@ -23,7 +23,13 @@ pub struct AdminState {
 }
 
 async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
 }
 
 async fn healthz() -> &'static str {
@@ -34,7 +40,10 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
     if state.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: waiting for leadership or controller start")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: waiting for leadership or controller start",
+        )
     }
 }
 
@@ -60,21 +69,39 @@ mod tests {
 
     #[tokio::test]
     async fn endpoints_answer() {
-        let state = AdminState { metrics: Arc::new(Metrics::default()), ready: Arc::new(AtomicBool::new(false)) };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let state = AdminState {
+            metrics: Arc::new(Metrics::default()),
+            ready: Arc::new(AtomicBool::new(false)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let server = tokio::spawn(axum::serve(listener, router(state.clone())).into_future());
         crate::install_crypto_provider();
         let http = reqwest::Client::new();
         let get = |path: &'static str| {
             let http = http.clone();
-            async move { http.get(format!("http://{addr}{path}")).send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+            async move {
+                http.get(format!("http://{addr}{path}"))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
         };
         assert_eq!(get("/healthz").await, 200);
         assert_eq!(get("/readyz").await, 503);
         state.ready.store(true, Ordering::SeqCst);
         assert_eq!(get("/readyz").await, 200);
-        let body = http.get(format!("http://{addr}/metrics")).send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+        let body = http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .text()
+            .await
+            .unwrap_or_default();
         assert!(body.contains("# TYPE scaleway_serverless_operator_reconciles_total counter"));
         server.abort();
     }

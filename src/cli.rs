@@ -69,7 +69,11 @@ pub struct RunArgs {
     #[arg(long, env = "LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
     pub leader_elect: bool,
     /// Name of the leader Lease.
-    #[arg(long, env = "LEASE_NAME", default_value = "scaleway-serverless-operator")]
+    #[arg(
+        long,
+        env = "LEASE_NAME",
+        default_value = "scaleway-serverless-operator"
+    )]
     pub lease_name: String,
     /// Namespace of the leader Lease (the operator's own; the chart sets it from the pod).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
@@ -100,11 +104,20 @@ pub struct EmulatorArgs {
     pub delete_delay_ms: u64,
     /// Accept only these secret keys (comma-separated); by default any non-empty token is
     /// accepted. Read from the environment, not the command line, to keep keys out of `ps`.
-    #[arg(long, env = "EMULATOR_CREDENTIALS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "EMULATOR_CREDENTIALS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub credentials: Vec<String>,
     /// An image reference containing this text fails to pull and ends in `error` (repeatable;
     /// replaces the defaults).
-    #[arg(long = "failing-image", env = "EMULATOR_FAILING_IMAGES", value_delimiter = ',')]
+    #[arg(
+        long = "failing-image",
+        env = "EMULATOR_FAILING_IMAGES",
+        value_delimiter = ','
+    )]
     pub failing_images: Vec<String>,
     /// Added latency per request, in milliseconds.
     #[arg(long, env = "EMULATOR_LATENCY_MS", default_value_t = 0)]
@@ -136,14 +149,45 @@ mod tests {
 
     #[test]
     fn run_flags_parse_durations() {
-        let cli = Cli::try_parse_from(["scaleway-serverless-operator", "run", "--resync-period", "90s"]);
-        let Ok(Cli { command: Command::Run(args), .. }) = cli else {
+        let cli = Cli::try_parse_from([
+            "scaleway-serverless-operator",
+            "run",
+            "--resync-period",
+            "90s",
+        ]);
+        let Ok(Cli {
+            command: Command::Run(args),
+            ..
+        }) = cli
+        else {
             panic!("run flags did not parse: {cli:?}");
         };
         assert_eq!(args.resync_period, std::time::Duration::from_secs(90));
-        assert!(Cli::try_parse_from(["scaleway-serverless-operator", "run", "--resync-period", "soon"]).is_err());
-        let elected = Cli::try_parse_from(["scaleway-serverless-operator", "run", "--leader-elect", "true"]);
-        assert!(matches!(elected, Ok(Cli { command: Command::Run(RunArgs { leader_elect: true, .. }), .. })));
+        assert!(
+            Cli::try_parse_from([
+                "scaleway-serverless-operator",
+                "run",
+                "--resync-period",
+                "soon"
+            ])
+            .is_err()
+        );
+        let elected = Cli::try_parse_from([
+            "scaleway-serverless-operator",
+            "run",
+            "--leader-elect",
+            "true",
+        ]);
+        assert!(matches!(
+            elected,
+            Ok(Cli {
+                command: Command::Run(RunArgs {
+                    leader_elect: true,
+                    ..
+                }),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -158,7 +202,11 @@ mod tests {
             "--transition-delay-ms",
             "10",
         ]);
-        let Ok(Cli { command: Command::Emulator(args), .. }) = cli else {
+        let Ok(Cli {
+            command: Command::Emulator(args),
+            ..
+        }) = cli
+        else {
             panic!("emulator flags did not parse: {cli:?}");
         };
         assert_eq!(args.listen.port(), 0);

@@ -37,7 +37,12 @@ pub enum Decision {
 }
 
 /// Decides from the Lease's spec alone (pure, so the expiry rule is unit-tested).
-pub fn decide(spec: &LeaseSpec, holder: &str, now: Timestamp, default_duration: Duration) -> Decision {
+pub fn decide(
+    spec: &LeaseSpec,
+    holder: &str,
+    now: Timestamp,
+    default_duration: Duration,
+) -> Decision {
     let current = spec.holder_identity.as_deref().unwrap_or_default();
     if current == holder {
         return Decision::Renew;
@@ -49,9 +54,17 @@ pub fn decide(spec: &LeaseSpec, holder: &str, now: Timestamp, default_duration: 
         .lease_duration_seconds
         .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
         .unwrap_or(default_duration);
-    let Some(renewed) = spec.renew_time.as_ref().map(|t| t.0) else { return Decision::TakeOver };
-    let expires = renewed.checked_add(SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX)).unwrap_or(Timestamp::MAX);
-    if now > expires { Decision::TakeOver } else { Decision::Wait }
+    let Some(renewed) = spec.renew_time.as_ref().map(|t| t.0) else {
+        return Decision::TakeOver;
+    };
+    let expires = renewed
+        .checked_add(SignedDuration::try_from(duration).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX);
+    if now > expires {
+        Decision::TakeOver
+    } else {
+        Decision::Wait
+    }
 }
 
 fn spec_for(settings: &LeaseSettings, previous: Option<&LeaseSpec>, now: Timestamp) -> LeaseSpec {
@@ -60,10 +73,20 @@ fn spec_for(settings: &LeaseSettings, previous: Option<&LeaseSpec>, now: Timesta
     LeaseSpec {
         holder_identity: Some(settings.holder.clone()),
         // Whole seconds on the wire: round up, so a lease never reads as shorter than it is.
-        lease_duration_seconds: Some(i32::try_from(settings.duration.as_millis().div_ceil(1000).max(1)).unwrap_or(i32::MAX)),
-        acquire_time: if renewing { previous.and_then(|p| p.acquire_time.clone()) } else { Some(MicroTime(now)) },
+        lease_duration_seconds: Some(
+            i32::try_from(settings.duration.as_millis().div_ceil(1000).max(1)).unwrap_or(i32::MAX),
+        ),
+        acquire_time: if renewing {
+            previous.and_then(|p| p.acquire_time.clone())
+        } else {
+            Some(MicroTime(now))
+        },
         renew_time: Some(MicroTime(now)),
-        lease_transitions: Some(if renewing || previous.is_none() { transitions } else { transitions + 1 }),
+        lease_transitions: Some(if renewing || previous.is_none() {
+            transitions
+        } else {
+            transitions + 1
+        }),
         ..LeaseSpec::default()
     }
 }
@@ -74,7 +97,11 @@ pub async fn try_acquire(api: &Api<Lease>, settings: &LeaseSettings) -> Result<b
     let now = Timestamp::now();
     let Some(mut lease) = api.get_opt(&settings.name).await? else {
         let lease = Lease {
-            metadata: ObjectMeta { name: Some(settings.name.clone()), namespace: Some(settings.namespace.clone()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(settings.name.clone()),
+                namespace: Some(settings.namespace.clone()),
+                ..ObjectMeta::default()
+            },
             spec: Some(spec_for(settings, None, now)),
         };
         return match api.create(&PostParams::default(), &lease).await {
@@ -88,7 +115,10 @@ pub async fn try_acquire(api: &Api<Lease>, settings: &LeaseSettings) -> Result<b
         Decision::Wait => Ok(false),
         Decision::Renew | Decision::TakeOver => {
             lease.spec = Some(spec_for(settings, Some(&previous), now));
-            match api.replace(&settings.name, &PostParams::default(), &lease).await {
+            match api
+                .replace(&settings.name, &PostParams::default(), &lease)
+                .await
+            {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
                 Err(error) => Err(error),
@@ -124,7 +154,9 @@ pub async fn hold(api: &Api<Lease>, settings: &LeaseSettings) {
                 tracing::error!("the leader lease was taken by another replica");
                 return;
             }
-            Err(error) if last_renewal.elapsed() < settings.duration => tracing::warn!(%error, "lease renewal failed; retrying"),
+            Err(error) if last_renewal.elapsed() < settings.duration => {
+                tracing::warn!(%error, "lease renewal failed; retrying")
+            }
             Err(error) => {
                 tracing::error!(%error, "could not renew the leader lease for a whole lease duration");
                 return;
@@ -139,7 +171,9 @@ mod tests {
 
     fn spec(holder: &str, renewed_secs_ago: i64, duration: i32) -> (LeaseSpec, Timestamp) {
         let now = Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::UNIX_EPOCH);
-        let renewed = now.checked_sub(SignedDuration::from_secs(renewed_secs_ago)).unwrap_or(now);
+        let renewed = now
+            .checked_sub(SignedDuration::from_secs(renewed_secs_ago))
+            .unwrap_or(now);
         let spec = LeaseSpec {
             holder_identity: Some(holder.into()),
             lease_duration_seconds: Some(duration),
@@ -163,7 +197,13 @@ mod tests {
 
     #[test]
     fn a_takeover_counts_a_transition_and_a_renewal_keeps_the_acquire_time() {
-        let settings = LeaseSettings { name: "l".into(), namespace: "n".into(), holder: "pod-b".into(), duration: Duration::from_secs(15), renew_every: Duration::from_secs(5) };
+        let settings = LeaseSettings {
+            name: "l".into(),
+            namespace: "n".into(),
+            holder: "pod-b".into(),
+            duration: Duration::from_secs(15),
+            renew_every: Duration::from_secs(5),
+        };
         let (previous, now) = spec("pod-a", 30, 15);
         let taken = spec_for(&settings, Some(&previous), now);
         assert_eq!(taken.lease_transitions, Some(1));

@@ -4,11 +4,11 @@ pub mod admin;
 pub mod cli;
 pub mod controller;
 pub mod crd;
-pub mod run_cmd;
-pub mod sandbox;
 pub mod emulator_cmd;
 pub mod lease;
 pub mod metrics;
+pub mod run_cmd;
+pub mod sandbox;
 pub mod scaleway;
 pub mod telemetry;
 

@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use scaleway_serverless_operator::cli::{Cli, Command};
-use scaleway_serverless_operator::{crd, emulator_cmd, install_crypto_provider, run_cmd, telemetry};
+use scaleway_serverless_operator::{
+    crd, emulator_cmd, install_crypto_provider, run_cmd, telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -11,7 +11,9 @@ use crate::scaleway::CallStats;
 
 const PREFIX: &str = "scaleway_serverless_operator";
 /// Upper bounds of the reconcile duration histogram, in seconds.
-const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Clone, Debug, Default)]
 struct Histogram {
@@ -51,7 +53,10 @@ impl std::fmt::Debug for Metrics {
 }
 
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -61,7 +66,10 @@ impl Metrics {
             *reconciles.entry((kind, result.to_owned())).or_default() += 1;
         }
         if let Ok(mut durations) = self.durations.lock() {
-            durations.entry(kind).or_default().observe(took.as_secs_f64());
+            durations
+                .entry(kind)
+                .or_default()
+                .observe(took.as_secs_f64());
         }
     }
 
@@ -82,40 +90,90 @@ impl Metrics {
     /// The text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP {PREFIX}_reconciles_total Reconciles by kind and result (success or error reason).");
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_reconciles_total Reconciles by kind and result (success or error reason)."
+        );
         let _ = writeln!(out, "# TYPE {PREFIX}_reconciles_total counter");
-        for ((kind, result), count) in self.reconciles.lock().map(|r| r.clone()).unwrap_or_default() {
-            let _ = writeln!(out, "{PREFIX}_reconciles_total{{kind=\"{kind}\",result=\"{}\"}} {count}", escape(&result));
+        for ((kind, result), count) in self
+            .reconciles
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+        {
+            let _ = writeln!(
+                out,
+                "{PREFIX}_reconciles_total{{kind=\"{kind}\",result=\"{}\"}} {count}",
+                escape(&result)
+            );
         }
-        let _ = writeln!(out, "# HELP {PREFIX}_reconcile_duration_seconds Time spent in one reconcile.");
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_reconcile_duration_seconds Time spent in one reconcile."
+        );
         let _ = writeln!(out, "# TYPE {PREFIX}_reconcile_duration_seconds histogram");
         for (kind, histogram) in self.durations.lock().map(|d| d.clone()).unwrap_or_default() {
             for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
-                let _ = writeln!(out, "{PREFIX}_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "{PREFIX}_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"{bound}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "{PREFIX}_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}", histogram.count);
-            let _ = writeln!(out, "{PREFIX}_reconcile_duration_seconds_sum{{kind=\"{kind}\"}} {}", histogram.sum);
-            let _ = writeln!(out, "{PREFIX}_reconcile_duration_seconds_count{{kind=\"{kind}\"}} {}", histogram.count);
+            let _ = writeln!(
+                out,
+                "{PREFIX}_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "{PREFIX}_reconcile_duration_seconds_sum{{kind=\"{kind}\"}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "{PREFIX}_reconcile_duration_seconds_count{{kind=\"{kind}\"}} {}",
+                histogram.count
+            );
         }
         let stats = self.scaleway.lock().ok().and_then(|s| s.clone());
-        let _ = writeln!(out, "# HELP {PREFIX}_scaleway_requests_total Scaleway API attempts by route template and HTTP status (0 = no answer).");
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_scaleway_requests_total Scaleway API attempts by route template and HTTP status (0 = no answer)."
+        );
         let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_requests_total counter");
-        let _ = writeln!(out, "# HELP {PREFIX}_scaleway_retries_total Scaleway API retries by route template.");
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_scaleway_retries_total Scaleway API retries by route template."
+        );
         let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_retries_total counter");
         if let Some(stats) = stats {
             for ((route, code), count) in stats.calls() {
-                let _ = writeln!(out, "{PREFIX}_scaleway_requests_total{{route=\"{}\",code=\"{code}\"}} {count}", escape(route));
+                let _ = writeln!(
+                    out,
+                    "{PREFIX}_scaleway_requests_total{{route=\"{}\",code=\"{code}\"}} {count}",
+                    escape(route)
+                );
             }
             for (route, count) in stats.retries() {
-                let _ = writeln!(out, "{PREFIX}_scaleway_retries_total{{route=\"{}\"}} {count}", escape(route));
+                let _ = writeln!(
+                    out,
+                    "{PREFIX}_scaleway_retries_total{{route=\"{}\"}} {count}",
+                    escape(route)
+                );
             }
         }
-        let _ = writeln!(out, "# HELP {PREFIX}_objects Objects by kind and Ready condition.");
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_objects Objects by kind and Ready condition."
+        );
         let _ = writeln!(out, "# TYPE {PREFIX}_objects gauge");
         if let Ok(sources) = self.ready.lock() {
             for (kind, source) in sources.iter() {
                 for (ready, count) in source() {
-                    let _ = writeln!(out, "{PREFIX}_objects{{kind=\"{kind}\",ready=\"{ready}\"}} {count}");
+                    let _ = writeln!(
+                        out,
+                        "{PREFIX}_objects{{kind=\"{kind}\",ready=\"{ready}\"}} {count}"
+                    );
                 }
             }
         }
@@ -131,13 +189,28 @@ mod tests {
     fn exposition_has_counters_histograms_and_gauges() {
         let metrics = Metrics::default();
         metrics.reconciled("ServerlessContainer", "success", Duration::from_millis(30));
-        metrics.reconciled("ServerlessContainer", "ScalewayServerError", Duration::from_secs(2));
-        metrics.watch_ready("ServerlessContainer", Box::new(|| [("True", 3), ("False", 1)].into()));
+        metrics.reconciled(
+            "ServerlessContainer",
+            "ScalewayServerError",
+            Duration::from_secs(2),
+        );
+        metrics.watch_ready(
+            "ServerlessContainer",
+            Box::new(|| [("True", 3), ("False", 1)].into()),
+        );
         let text = metrics.encode();
         assert!(text.contains("scaleway_serverless_operator_reconciles_total{kind=\"ServerlessContainer\",result=\"success\"} 1"));
-        assert!(text.contains("reconcile_duration_seconds_bucket{kind=\"ServerlessContainer\",le=\"0.05\"} 1"));
-        assert!(text.contains("reconcile_duration_seconds_bucket{kind=\"ServerlessContainer\",le=\"+Inf\"} 2"));
-        assert!(text.contains("scaleway_serverless_operator_objects{kind=\"ServerlessContainer\",ready=\"True\"} 3"));
-        assert!(text.contains("# TYPE scaleway_serverless_operator_scaleway_requests_total counter"));
+        assert!(text.contains(
+            "reconcile_duration_seconds_bucket{kind=\"ServerlessContainer\",le=\"0.05\"} 1"
+        ));
+        assert!(text.contains(
+            "reconcile_duration_seconds_bucket{kind=\"ServerlessContainer\",le=\"+Inf\"} 2"
+        ));
+        assert!(text.contains(
+            "scaleway_serverless_operator_objects{kind=\"ServerlessContainer\",ready=\"True\"} 3"
+        ));
+        assert!(
+            text.contains("# TYPE scaleway_serverless_operator_scaleway_requests_total counter")
+        );
     }
 }

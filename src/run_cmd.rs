@@ -8,11 +8,11 @@ use k8s_openapi::api::coordination::v1::Lease;
 
 use crate::admin::{self, AdminState};
 use crate::cli::RunArgs;
-use crate::lease::{self, LeaseSettings};
 use crate::controller::clients::ClientPool;
 use crate::controller::{self, Context, OperatorConfig, Scope};
-use kube::Api;
+use crate::lease::{self, LeaseSettings};
 use crate::scaleway::{ClientConfig, Credentials, SecretString, check_region};
+use kube::Api;
 
 /// Why `run` stopped.
 #[derive(Debug, thiserror::Error)]
@@ -39,10 +39,24 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             None
         }
     };
-    let secret_key = credentials.as_ref().map(|c| c.secret_key.clone()).unwrap_or_else(|| SecretString::new(""));
-    let api_url = credentials.as_ref().and_then(|c| c.api_url.clone()).unwrap_or(args.api_url);
-    let project = args.default_project_id.or_else(|| credentials.as_ref().and_then(|c| c.default_project_id.clone()));
-    let config = OperatorConfig { default_region: args.region, resync_period: args.resync_period, ..OperatorConfig::default() };
+    let secret_key = credentials
+        .as_ref()
+        .map(|c| c.secret_key.clone())
+        .unwrap_or_else(|| SecretString::new(""));
+    let api_url = credentials
+        .as_ref()
+        .and_then(|c| c.api_url.clone())
+        .unwrap_or(args.api_url);
+    let project = args.default_project_id.or_else(|| {
+        credentials
+            .as_ref()
+            .and_then(|c| c.default_project_id.clone())
+    });
+    let config = OperatorConfig {
+        default_region: args.region,
+        resync_period: args.resync_period,
+        ..OperatorConfig::default()
+    };
     let clients = ClientPool::new(
         ClientConfig::new(secret_key).with_api_url(api_url),
         project,
@@ -50,10 +64,16 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         config.digest_key.clone(),
     )
     .map_err(|e| RunError::Config(e.to_string()))?;
-    let scope = args.watch_namespace.map(Scope::Namespace).unwrap_or_default();
+    let scope = args
+        .watch_namespace
+        .map(Scope::Namespace)
+        .unwrap_or_default();
     let ctx = Arc::new(Context::new(kube.clone(), clients, config));
     let ready = Arc::new(AtomicBool::new(false));
-    let admin_state = AdminState { metrics: ctx.metrics.clone(), ready: ready.clone() };
+    let admin_state = AdminState {
+        metrics: ctx.metrics.clone(),
+        ready: ready.clone(),
+    };
     let admin_addr = args.admin_listen;
     let admin = tokio::spawn(async move {
         if let Err(error) = admin::serve(admin_addr, admin_state).await {
@@ -65,7 +85,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         let settings = LeaseSettings {
             name: args.lease_name,
             namespace: args.lease_namespace.clone(),
-            holder: args.pod_name.unwrap_or_else(|| format!("scaleway-serverless-operator-{}", fastrand::u32(..))),
+            holder: args
+                .pod_name
+                .unwrap_or_else(|| format!("scaleway-serverless-operator-{}", fastrand::u32(..))),
             duration: Duration::from_secs(15),
             renew_every: Duration::from_secs(5),
         };
@@ -74,7 +96,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             () = lease::acquire(&leases, &settings) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-        Some(tokio::spawn(async move { lease::hold(&leases, &settings).await }))
+        Some(tokio::spawn(async move {
+            lease::hold(&leases, &settings).await
+        }))
     } else {
         None
     };

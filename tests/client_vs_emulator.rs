@@ -66,7 +66,11 @@ async fn ready_namespace(client: &Client, name: &str) -> Namespace {
             ..Default::default()
         })
         .await);
-    wait_until(|| async { ok(api.get_namespace(&created.id).await) }, |ns| ns.status == Status::Ready).await
+    wait_until(
+        || async { ok(api.get_namespace(&created.id).await) },
+        |ns| ns.status == Status::Ready,
+    )
+    .await
 }
 
 /// Polls `get` until `done` holds, failing after a deadline (never a bare sleep).
@@ -81,7 +85,10 @@ where
         if done(&value) {
             return value;
         }
-        assert!(Instant::now() < deadline, "condition not reached within 10s");
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within 10s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -115,7 +122,9 @@ fn container_request(namespace_id: &str, name: &str) -> CreateContainerRequest {
                 failure_threshold: 3,
                 interval: Some(ApiDuration(Duration::from_secs(10))),
                 timeout: Some(ApiDuration(Duration::from_secs(1))),
-                http: Some(HttpProbe { path: "/healthz".into() }),
+                http: Some(HttpProbe {
+                    path: "/healthz".into(),
+                }),
                 tcp: None,
             }),
             tags: Some(vec!["team=web".into()]),
@@ -153,44 +162,89 @@ async fn namespace_life_cycle_list_filter_and_paging() {
     assert_eq!(created.status, Status::Creating);
     assert_eq!(created.region, REGION);
     assert_eq!(created.project_id, PROJECT);
-    assert_ne!(created.secret_environment_variables.get("S").map(String::as_str), Some("namespace-secret-value"));
-    let ready = wait_until(|| async { ok(api.get_namespace(&created.id).await) }, |ns| ns.status == Status::Ready).await;
-    assert_eq!(ready.environment_variables.get("A").map(String::as_str), Some("1"));
+    assert_ne!(
+        created
+            .secret_environment_variables
+            .get("S")
+            .map(String::as_str),
+        Some("namespace-secret-value")
+    );
+    let ready = wait_until(
+        || async { ok(api.get_namespace(&created.id).await) },
+        |ns| ns.status == Status::Ready,
+    )
+    .await;
+    assert_eq!(
+        ready.environment_variables.get("A").map(String::as_str),
+        Some("1")
+    );
 
     let updated = ok(api
-        .update_namespace(&created.id, &UpdateNamespaceRequest {
-            description: Some("second".into()),
-            ..Default::default()
-        })
+        .update_namespace(
+            &created.id,
+            &UpdateNamespaceRequest {
+                description: Some("second".into()),
+                ..Default::default()
+            },
+        )
         .await);
     assert_eq!(updated.description, "second");
-    assert_eq!(updated.environment_variables.get("A").map(String::as_str), Some("1"), "PATCH keeps absent fields");
+    assert_eq!(
+        updated.environment_variables.get("A").map(String::as_str),
+        Some("1"),
+        "PATCH keeps absent fields"
+    );
 
     for index in 0..4 {
         ready_namespace(&client, &format!("extra-{index}")).await;
     }
     let page = ok(api
-        .list_namespaces(&NamespaceFilter::default(), PageRequest { page: 2, page_size: 2, order_by: ListOrder::NameAsc })
+        .list_namespaces(
+            &NamespaceFilter::default(),
+            PageRequest {
+                page: 2,
+                page_size: 2,
+                order_by: ListOrder::NameAsc,
+            },
+        )
         .await);
     assert_eq!(page.total_count, 5);
     assert_eq!(page.items.len(), 2);
     let past_the_end = ok(api
-        .list_namespaces(&NamespaceFilter::default(), PageRequest { page: 9, page_size: 2, order_by: ListOrder::NameAsc })
+        .list_namespaces(
+            &NamespaceFilter::default(),
+            PageRequest {
+                page: 9,
+                page_size: 2,
+                order_by: ListOrder::NameAsc,
+            },
+        )
         .await);
     assert!(past_the_end.items.is_empty());
     let all = ok(api.list_all_namespaces(&NamespaceFilter::default()).await);
     assert_eq!(all.len(), 5);
     let by_name = ok(api
-        .list_all_namespaces(&NamespaceFilter { name: Some("team-a".into()), ..Default::default() })
+        .list_all_namespaces(&NamespaceFilter {
+            name: Some("team-a".into()),
+            ..Default::default()
+        })
         .await);
     assert_eq!(by_name.len(), 1);
     assert_eq!(by_name[0].id, created.id);
 
-    let wait_ready = wait_until(|| async { ok(api.get_namespace(&created.id).await) }, |ns| ns.status == Status::Ready).await;
+    let wait_ready = wait_until(
+        || async { ok(api.get_namespace(&created.id).await) },
+        |ns| ns.status == Status::Ready,
+    )
+    .await;
     assert_eq!(wait_ready.description, "second");
     let deleting = ok(api.delete_namespace(&created.id).await);
     assert_eq!(deleting.status, Status::Deleting);
-    let gone = wait_until(|| async { api.get_namespace(&created.id).await }, |r| r.is_err()).await;
+    let gone = wait_until(
+        || async { api.get_namespace(&created.id).await },
+        |r| r.is_err(),
+    )
+    .await;
     assert!(matches!(gone, Err(Error::NotFound { .. })), "{gone:?}");
     assert_eq!(emulator.emulator.count_resources("namespaces"), 4);
 }
@@ -205,11 +259,19 @@ async fn list_all_walks_every_page_at_the_maximum_size() {
         request.settings = ContainerSettings::default();
         ok(api.create_container(&request).await);
     }
-    let before = client.stats().on_route("GET /containers/v1/regions/{region}/containers");
+    let before = client
+        .stats()
+        .on_route("GET /containers/v1/regions/{region}/containers");
     let all = ok(api
-        .list_all_containers(&ContainerFilter { namespace_id: Some(namespace.id.clone()), ..Default::default() })
+        .list_all_containers(&ContainerFilter {
+            namespace_id: Some(namespace.id.clone()),
+            ..Default::default()
+        })
         .await);
-    let pages = client.stats().on_route("GET /containers/v1/regions/{region}/containers") - before;
+    let pages = client
+        .stats()
+        .on_route("GET /containers/v1/regions/{region}/containers")
+        - before;
     assert_eq!(all.len(), 230);
     assert_eq!(pages, 3, "230 items at 100 per page is 3 calls");
     assert_eq!(emulator.emulator.count_resources("containers"), 230);
@@ -220,48 +282,108 @@ async fn container_create_update_redeploy_delete() {
     let (_emulator, client) = setup().await;
     let namespace = ready_namespace(&client, "apps").await;
     let api = client.region(REGION);
-    let created = ok(api.create_container(&container_request(&namespace.id, "web")).await);
+    let created = ok(api
+        .create_container(&container_request(&namespace.id, "web"))
+        .await);
     assert_eq!(created.status, Status::Creating);
     assert_eq!(created.memory_limit_bytes, 512 * 1024 * 1024);
     assert_eq!(created.timeout, Some(ApiDuration(Duration::from_secs(300))));
     assert!(created.https_connections_only);
-    assert!(created.public_endpoint.starts_with("https://apps"), "{}", created.public_endpoint);
-    assert!(created.public_endpoint.ends_with("-web.functions.fnc.fr-par.scw.cloud"), "{}", created.public_endpoint);
-    let echoed = created.secret_environment_variables.get("DB_PASSWORD").cloned().unwrap_or_default();
-    assert!(!echoed.contains("hunter2"), "secret echoed in clear: {echoed}");
+    assert!(
+        created.public_endpoint.starts_with("https://apps"),
+        "{}",
+        created.public_endpoint
+    );
+    assert!(
+        created
+            .public_endpoint
+            .ends_with("-web.functions.fnc.fr-par.scw.cloud"),
+        "{}",
+        created.public_endpoint
+    );
+    let echoed = created
+        .secret_environment_variables
+        .get("DB_PASSWORD")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !echoed.contains("hunter2"),
+        "secret echoed in clear: {echoed}"
+    );
 
     let busy = api
-        .update_container(&created.id, &UpdateContainerRequest { image: Some("x:2".into()), ..Default::default() })
+        .update_container(
+            &created.id,
+            &UpdateContainerRequest {
+                image: Some("x:2".into()),
+                ..Default::default()
+            },
+        )
         .await;
-    assert!(matches!(&busy, Err(Error::TransientState { current_state, .. }) if current_state == "creating"), "{busy:?}");
-    assert_eq!(busy.as_ref().map_err(Error::class).err(), Some(ErrorClass::Transient));
+    assert!(
+        matches!(&busy, Err(Error::TransientState { current_state, .. }) if current_state == "creating"),
+        "{busy:?}"
+    );
+    assert_eq!(
+        busy.as_ref().map_err(Error::class).err(),
+        Some(ErrorClass::Transient)
+    );
 
-    wait_until(|| async { ok(api.get_container(&created.id).await) }, |c| c.status == Status::Ready).await;
+    wait_until(
+        || async { ok(api.get_container(&created.id).await) },
+        |c| c.status == Status::Ready,
+    )
+    .await;
     let updated = ok(api
-        .update_container(&created.id, &UpdateContainerRequest {
-            image: Some("rg.fr-par.scw.cloud/demo/web:2.0".into()),
-            https_connections_only: Some(false),
-            settings: ContainerSettings { max_scale: Some(7), ..Default::default() },
-        })
+        .update_container(
+            &created.id,
+            &UpdateContainerRequest {
+                image: Some("rg.fr-par.scw.cloud/demo/web:2.0".into()),
+                https_connections_only: Some(false),
+                settings: ContainerSettings {
+                    max_scale: Some(7),
+                    ..Default::default()
+                },
+            },
+        )
         .await);
     assert_eq!(updated.status, Status::Updating);
     assert_eq!(updated.max_scale, 7);
     assert_eq!(updated.min_scale, 0);
-    assert!(!updated.https_connections_only, "the singular PATCH field was applied");
-    wait_until(|| async { ok(api.get_container(&created.id).await) }, |c| c.status == Status::Ready).await;
+    assert!(
+        !updated.https_connections_only,
+        "the singular PATCH field was applied"
+    );
+    wait_until(
+        || async { ok(api.get_container(&created.id).await) },
+        |c| c.status == Status::Ready,
+    )
+    .await;
 
     let redeployed = ok(api.redeploy_container(&created.id).await);
     assert_eq!(redeployed.status, Status::Updating);
-    wait_until(|| async { ok(api.get_container(&created.id).await) }, |c| c.status == Status::Ready).await;
+    wait_until(
+        || async { ok(api.get_container(&created.id).await) },
+        |c| c.status == Status::Ready,
+    )
+    .await;
 
     let by_name = ok(api
-        .list_all_containers(&ContainerFilter { namespace_id: Some(namespace.id.clone()), name: Some("web".into()), ..Default::default() })
+        .list_all_containers(&ContainerFilter {
+            namespace_id: Some(namespace.id.clone()),
+            name: Some("web".into()),
+            ..Default::default()
+        })
         .await);
     assert_eq!(by_name.len(), 1);
 
     let deleting = ok(api.delete_container(&created.id).await);
     assert_eq!(deleting.status, Status::Deleting);
-    let gone = wait_until(|| async { api.get_container(&created.id).await }, |r| r.is_err()).await;
+    let gone = wait_until(
+        || async { api.get_container(&created.id).await },
+        |r| r.is_err(),
+    )
+    .await;
     assert!(matches!(gone, Err(Error::NotFound { .. })));
 }
 
@@ -273,7 +395,11 @@ async fn an_unpullable_image_ends_in_error_with_a_message() {
     let mut request = container_request(&namespace.id, "bad");
     request.image = "rg.fr-par.scw.cloud/demo/unpullable:1".into();
     let created = ok(api.create_container(&request).await);
-    let settled = wait_until(|| async { ok(api.get_container(&created.id).await) }, |c| !c.status.is_transient()).await;
+    let settled = wait_until(
+        || async { ok(api.get_container(&created.id).await) },
+        |c| !c.status.is_transient(),
+    )
+    .await;
     assert_eq!(settled.status, Status::Error);
     assert!(settled.error_message.is_some_and(|m| !m.is_empty()));
 }
@@ -283,9 +409,18 @@ async fn triggers_of_every_source_and_domains() {
     let (_emulator, client) = setup().await;
     let namespace = ready_namespace(&client, "events").await;
     let api = client.region(REGION);
-    let container = ok(api.create_container(&container_request(&namespace.id, "worker")).await);
-    wait_until(|| async { ok(api.get_container(&container.id).await) }, |c| c.status == Status::Ready).await;
-    let destination = DestinationConfig { http_path: "/hook".into(), http_method: HttpMethod::Post };
+    let container = ok(api
+        .create_container(&container_request(&namespace.id, "worker"))
+        .await);
+    wait_until(
+        || async { ok(api.get_container(&container.id).await) },
+        |c| c.status == Status::Ready,
+    )
+    .await;
+    let destination = DestinationConfig {
+        http_path: "/hook".into(),
+        http_method: HttpMethod::Post,
+    };
 
     let cron = ok(api
         .create_trigger(&CreateTriggerRequest {
@@ -332,48 +467,108 @@ async fn triggers_of_every_source_and_domains() {
         })
         .await);
     assert_eq!(nats.source_type, SourceType::Nats);
-    let raw = serde_json::to_string(&ok(api.list_all_triggers(&TriggerFilter::default()).await)).unwrap_or_default();
+    let raw = serde_json::to_string(&ok(api.list_all_triggers(&TriggerFilter::default()).await))
+        .unwrap_or_default();
     assert!(!raw.contains("sqs-secret-access-key") && !raw.contains("nats-creds-file-content"));
 
     let by_container = ok(api
-        .list_all_triggers(&TriggerFilter { container_id: Some(container.id.clone()), ..Default::default() })
+        .list_all_triggers(&TriggerFilter {
+            container_id: Some(container.id.clone()),
+            ..Default::default()
+        })
         .await);
     assert_eq!(by_container.len(), 3);
     let by_namespace = ok(api
-        .list_triggers(&TriggerFilter { namespace_id: Some(namespace.id.clone()), ..Default::default() }, PageRequest::default())
+        .list_triggers(
+            &TriggerFilter {
+                namespace_id: Some(namespace.id.clone()),
+                ..Default::default()
+            },
+            PageRequest::default(),
+        )
         .await);
     assert_eq!(by_namespace.total_count, 3);
 
-    wait_until(|| async { ok(api.get_trigger(&cron.id).await) }, |t| t.status == Status::Ready).await;
+    wait_until(
+        || async { ok(api.get_trigger(&cron.id).await) },
+        |t| t.status == Status::Ready,
+    )
+    .await;
     let renamed = ok(api
-        .update_trigger(&cron.id, &UpdateTriggerRequest {
-            name: Some("nightly-2".into()),
-            cron_config: Some(CronConfig { schedule: "0 4 * * *".into(), timezone: "UTC".into(), ..Default::default() }),
-            ..Default::default()
-        })
+        .update_trigger(
+            &cron.id,
+            &UpdateTriggerRequest {
+                name: Some("nightly-2".into()),
+                cron_config: Some(CronConfig {
+                    schedule: "0 4 * * *".into(),
+                    timezone: "UTC".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
         .await);
     assert_eq!(renamed.name, "nightly-2");
-    wait_until(|| async { ok(api.get_trigger(&cron.id).await) }, |t| t.status == Status::Ready).await;
+    wait_until(
+        || async { ok(api.get_trigger(&cron.id).await) },
+        |t| t.status == Status::Ready,
+    )
+    .await;
     let switch_source = api
-        .update_trigger(&cron.id, &UpdateTriggerRequest {
-            nats_config: Some(NatsConfigRequest { subject: Some("x".into()), ..Default::default() }),
-            ..Default::default()
-        })
+        .update_trigger(
+            &cron.id,
+            &UpdateTriggerRequest {
+                nats_config: Some(NatsConfigRequest {
+                    subject: Some("x".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
         .await;
-    assert!(matches!(switch_source, Err(Error::InvalidArgument { .. })), "{switch_source:?}");
+    assert!(
+        matches!(switch_source, Err(Error::InvalidArgument { .. })),
+        "{switch_source:?}"
+    );
 
     let domain = ok(api
-        .create_domain(&CreateDomainRequest { container_id: container.id.clone(), hostname: "api.example.com".into(), tags: None })
+        .create_domain(&CreateDomainRequest {
+            container_id: container.id.clone(),
+            hostname: "api.example.com".into(),
+            tags: None,
+        })
         .await);
     assert_eq!(domain.hostname, "api.example.com");
-    wait_until(|| async { ok(api.get_domain(&domain.id).await) }, |d| d.status == Status::Ready).await;
-    let tagged = ok(api.update_domain(&domain.id, &UpdateDomainRequest { tags: Some(vec!["t".into()]) }).await);
+    wait_until(
+        || async { ok(api.get_domain(&domain.id).await) },
+        |d| d.status == Status::Ready,
+    )
+    .await;
+    let tagged = ok(api
+        .update_domain(
+            &domain.id,
+            &UpdateDomainRequest {
+                tags: Some(vec!["t".into()]),
+            },
+        )
+        .await);
     assert_eq!(tagged.tags, ["t"]);
-    let domains = ok(api.list_all_domains(&DomainFilter { container_id: Some(container.id.clone()), ..Default::default() }).await);
+    let domains = ok(api
+        .list_all_domains(&DomainFilter {
+            container_id: Some(container.id.clone()),
+            ..Default::default()
+        })
+        .await);
     assert_eq!(domains.len(), 1);
-    let page = ok(api.list_domains(&DomainFilter::default(), PageRequest::default()).await);
+    let page = ok(api
+        .list_domains(&DomainFilter::default(), PageRequest::default())
+        .await);
     assert_eq!(page.total_count, 1);
-    wait_until(|| async { ok(api.get_domain(&domain.id).await) }, |d| d.status == Status::Ready).await;
+    wait_until(
+        || async { ok(api.get_domain(&domain.id).await) },
+        |d| d.status == Status::Ready,
+    )
+    .await;
     ok(api.delete_domain(&domain.id).await);
     ok(api.delete_trigger(&sqs.id).await);
     let gone = wait_until(|| async { api.get_trigger(&sqs.id).await }, |r| r.is_err()).await;
@@ -384,14 +579,26 @@ async fn triggers_of_every_source_and_domains() {
 async fn error_classes_map_from_the_emulator() {
     let (_emulator, client) = setup().await;
     let api = client.region(REGION);
-    let missing = api.get_container("00000000-0000-4000-8000-000000000000").await;
-    assert!(matches!(&missing, Err(Error::NotFound { resource, .. }) if resource == "container"), "{missing:?}");
+    let missing = api
+        .get_container("00000000-0000-4000-8000-000000000000")
+        .await;
+    assert!(
+        matches!(&missing, Err(Error::NotFound { resource, .. }) if resource == "container"),
+        "{missing:?}"
+    );
 
     let namespace = ready_namespace(&client, "errs").await;
     let duplicate = api
-        .create_namespace(&CreateNamespaceRequest { project_id: PROJECT.into(), name: "errs".into(), ..Default::default() })
+        .create_namespace(&CreateNamespaceRequest {
+            project_id: PROJECT.into(),
+            name: "errs".into(),
+            ..Default::default()
+        })
         .await;
-    assert!(matches!(duplicate, Err(Error::AlreadyExists { .. })), "{duplicate:?}");
+    assert!(
+        matches!(duplicate, Err(Error::AlreadyExists { .. })),
+        "{duplicate:?}"
+    );
 
     let mut bad = container_request(&namespace.id, "bad-scale");
     bad.settings.min_scale = Some(9);
@@ -399,27 +606,58 @@ async fn error_classes_map_from_the_emulator() {
     let invalid = api.create_container(&bad).await;
     match &invalid {
         Err(Error::InvalidArgument { details, .. }) => {
-            assert!(details.iter().any(|d| d.argument_name.contains("scale")), "{details:?}");
+            assert!(
+                details.iter().any(|d| d.argument_name.contains("scale")),
+                "{details:?}"
+            );
         }
         other => panic!("expected InvalidArgument, got {other:?}"),
     }
-    assert_eq!(invalid.map_err(|e| e.class()).err(), Some(ErrorClass::Terminal));
+    assert_eq!(
+        invalid.map_err(|e| e.class()).err(),
+        Some(ErrorClass::Terminal)
+    );
 
     let unknown_region = client.region("mars-1").service_info().await;
-    assert!(matches!(unknown_region, Err(Error::InvalidArgument { .. } | Error::NotFound { .. })), "{unknown_region:?}");
+    assert!(
+        matches!(
+            unknown_region,
+            Err(Error::InvalidArgument { .. } | Error::NotFound { .. })
+        ),
+        "{unknown_region:?}"
+    );
 }
 
 #[tokio::test]
 async fn wrong_or_empty_credentials_are_refused() {
-    let running = emulator_with(EmulatorConfig { credentials: Some(vec![TOKEN.into()]), ..test_config() }).await;
+    let running = emulator_with(EmulatorConfig {
+        credentials: Some(vec![TOKEN.into()]),
+        ..test_config()
+    })
+    .await;
     let wrong = client_for(&running.url(), "not-the-right-token");
-    let refused = wrong.region(REGION).list_namespaces(&NamespaceFilter::default(), PageRequest::default()).await;
-    assert!(matches!(refused, Err(Error::Forbidden { .. })), "{refused:?}");
+    let refused = wrong
+        .region(REGION)
+        .list_namespaces(&NamespaceFilter::default(), PageRequest::default())
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Forbidden { .. })),
+        "{refused:?}"
+    );
     let empty = client_for(&running.url(), "");
-    let denied = empty.region(REGION).list_namespaces(&NamespaceFilter::default(), PageRequest::default()).await;
-    assert!(matches!(denied, Err(Error::Unauthorized { .. })), "{denied:?}");
+    let denied = empty
+        .region(REGION)
+        .list_namespaces(&NamespaceFilter::default(), PageRequest::default())
+        .await;
+    assert!(
+        matches!(denied, Err(Error::Unauthorized { .. })),
+        "{denied:?}"
+    );
     let right = client_for(&running.url(), TOKEN);
-    ok(right.region(REGION).list_namespaces(&NamespaceFilter::default(), PageRequest::default()).await);
+    ok(right
+        .region(REGION)
+        .list_namespaces(&NamespaceFilter::default(), PageRequest::default())
+        .await);
 }
 
 fn fault(configure: impl FnOnce(&mut Faults)) -> Faults {
@@ -447,7 +685,13 @@ async fn idempotent_calls_are_retried_through_5xx_bursts_and_dropped_connections
         f.methods = Some(vec!["PATCH".into()]);
     }));
     ok(api
-        .update_namespace(&namespace.id, &UpdateNamespaceRequest { description: Some("d".into()), ..Default::default() })
+        .update_namespace(
+            &namespace.id,
+            &UpdateNamespaceRequest {
+                description: Some("d".into()),
+                ..Default::default()
+            },
+        )
         .await);
     assert_eq!(client.stats().retries().values().sum::<u64>(), 3);
 }
@@ -462,9 +706,15 @@ async fn a_create_is_never_retried_blindly() {
         f.methods = Some(vec!["POST".into()]);
     }));
     let dropped = api
-        .create_namespace(&CreateNamespaceRequest { project_id: PROJECT.into(), name: "once".into(), ..Default::default() })
+        .create_namespace(&CreateNamespaceRequest {
+            project_id: PROJECT.into(),
+            name: "once".into(),
+            ..Default::default()
+        })
         .await;
-    let error = dropped.err().unwrap_or_else(|| panic!("a dropped connection must fail the create"));
+    let error = dropped
+        .err()
+        .unwrap_or_else(|| panic!("a dropped connection must fail the create"));
     assert!(error.outcome_unknown(), "{error:?}");
     emulator.emulator.set_faults(fault(|f| {
         f.server_error_rate = 1.0;
@@ -472,11 +722,23 @@ async fn a_create_is_never_retried_blindly() {
         f.methods = Some(vec!["POST".into()]);
     }));
     let failed = api
-        .create_namespace(&CreateNamespaceRequest { project_id: PROJECT.into(), name: "once".into(), ..Default::default() })
+        .create_namespace(&CreateNamespaceRequest {
+            project_id: PROJECT.into(),
+            name: "once".into(),
+            ..Default::default()
+        })
         .await;
     assert!(matches!(failed, Err(Error::Server { .. })), "{failed:?}");
-    assert!(client.stats().retries().is_empty(), "{:?}", client.stats().retries());
-    let posts = emulator.emulator.request_counts().get("POST /containers/v1/regions/{region}/namespaces").copied();
+    assert!(
+        client.stats().retries().is_empty(),
+        "{:?}",
+        client.stats().retries()
+    );
+    let posts = emulator
+        .emulator
+        .request_counts()
+        .get("POST /containers/v1/regions/{region}/namespaces")
+        .copied();
     assert_eq!(posts, Some(2), "{:?}", emulator.emulator.request_counts());
 }
 
@@ -490,8 +752,14 @@ async fn rate_limits_honour_retry_after() {
         f.max_faults = Some(1);
     }));
     let started = Instant::now();
-    ok(api.list_namespaces(&NamespaceFilter::default(), PageRequest::default()).await);
-    assert!(started.elapsed() >= Duration::from_secs(1), "retried before Retry-After: {:?}", started.elapsed());
+    ok(api
+        .list_namespaces(&NamespaceFilter::default(), PageRequest::default())
+        .await);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "retried before Retry-After: {:?}",
+        started.elapsed()
+    );
 
     let impatient = {
         let mut config = ClientConfig::new(SecretString::new(TOKEN)).with_api_url(emulator.url());
@@ -503,9 +771,15 @@ async fn rate_limits_honour_retry_after() {
         f.retry_after_seconds = 7;
         f.max_faults = Some(1);
     }));
-    let limited = impatient.region(REGION).list_namespaces(&NamespaceFilter::default(), PageRequest::default()).await;
+    let limited = impatient
+        .region(REGION)
+        .list_namespaces(&NamespaceFilter::default(), PageRequest::default())
+        .await;
     let class = limited.map_err(|e| e.class()).err();
-    assert_eq!(class, Some(ErrorClass::Throttled(Some(Duration::from_secs(7)))));
+    assert_eq!(
+        class,
+        Some(ErrorClass::Throttled(Some(Duration::from_secs(7))))
+    );
 }
 
 #[tokio::test]
@@ -566,10 +840,17 @@ async fn secrets_never_reach_logs_errors_or_debug_output() {
         f.max_faults = Some(1);
     }));
     let failed = api.get_container(&created.id).await;
-    let errors = format!("{duplicate:?} {failed:?} {:?} {client:?}", failed.as_ref().err().map(ToString::to_string));
+    let errors = format!(
+        "{duplicate:?} {failed:?} {:?} {client:?}",
+        failed.as_ref().err().map(ToString::to_string)
+    );
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().map(|l| l.clone()).unwrap_or_default()).to_string();
-    assert!(!logs.is_empty(), "nothing was captured, the test would prove nothing");
+    let logs = String::from_utf8_lossy(&captured.0.lock().map(|l| l.clone()).unwrap_or_default())
+        .to_string();
+    assert!(
+        !logs.is_empty(),
+        "nothing was captured, the test would prove nothing"
+    );
     for secret in [TOKEN, "hunter2-db-password"] {
         assert!(!logs.contains(secret), "secret in logs");
         assert!(!errors.contains(secret), "secret in errors: {errors}");

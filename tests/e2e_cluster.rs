@@ -22,23 +22,40 @@ async fn examples_become_ready_and_are_deleted_on_a_real_cluster() {
         return;
     }
     scaleway_serverless_operator::install_crypto_provider();
-    let kube = kube::Client::try_default().await.unwrap_or_else(|e| panic!("KUBECONFIG is set but unusable: {e}"));
+    let kube = kube::Client::try_default()
+        .await
+        .unwrap_or_else(|e| panic!("KUBECONFIG is set but unusable: {e}"));
     let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
     for definition in crd::all_crds() {
         let name = definition.name_any();
-        crds.patch(&name, &PatchParams::apply("scaleway-serverless-operator-e2e").force(), &Patch::Apply(&definition))
-            .await
-            .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        crds.patch(
+            &name,
+            &PatchParams::apply("scaleway-serverless-operator-e2e").force(),
+            &Patch::Apply(&definition),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
     }
     let test_namespace = format!("sso-e2e-{}", fastrand::u32(..));
     let namespaces: Api<KubeNamespace> = Api::all(kube.clone());
-    let object: KubeNamespace = serde_json::from_value(serde_json::json!({"metadata": {"name": test_namespace}})).unwrap_or_default();
-    namespaces.create(&PostParams::default(), &object).await.unwrap_or_else(|e| panic!("create namespace: {e}"));
-
-    let emulator = Emulator::start(EmulatorConfig { transition_delay: Duration::from_millis(300), ..EmulatorConfig::default() })
+    let object: KubeNamespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": test_namespace}}))
+            .unwrap_or_default();
+    namespaces
+        .create(&PostParams::default(), &object)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let config = OperatorConfig { poll_initial: Duration::from_millis(100), ..OperatorConfig::default() };
+        .unwrap_or_else(|e| panic!("create namespace: {e}"));
+
+    let emulator = Emulator::start(EmulatorConfig {
+        transition_delay: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let config = OperatorConfig {
+        poll_initial: Duration::from_millis(100),
+        ..OperatorConfig::default()
+    };
     let clients = ClientPool::new(
         ClientConfig::new(SecretString::new("e2e")).with_api_url(emulator.url()),
         Some("11111111-2222-4333-8444-555555555555".into()),
@@ -47,26 +64,43 @@ async fn examples_become_ready_and_are_deleted_on_a_real_cluster() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let ctx = Arc::new(Context::new(kube.clone(), clients, config));
-    let operator = tokio::spawn(controller::run(ctx, Scope::Namespace(test_namespace.clone())));
+    let operator = tokio::spawn(controller::run(
+        ctx,
+        Scope::Namespace(test_namespace.clone()),
+    ));
 
     let sns: Api<ServerlessNamespace> = Api::namespaced(kube.clone(), &test_namespace);
     let slc: Api<ServerlessContainer> = Api::namespaced(kube.clone(), &test_namespace);
-    let namespace: ServerlessNamespace = serde_saphyr::from_str(include_str!("../examples/01-namespace.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    sns.create(&PostParams::default(), &namespace).await.unwrap_or_else(|e| panic!("{e}"));
+    let namespace: ServerlessNamespace =
+        serde_saphyr::from_str(include_str!("../examples/01-namespace.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    sns.create(&PostParams::default(), &namespace)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let container: ServerlessContainer = serde_saphyr::from_str(
         "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessContainer\nmetadata:\n  name: web\nspec:\n  namespaceRef:\n    name: demo\n  image: nginx:1\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    slc.create(&PostParams::default(), &container).await.unwrap_or_else(|e| panic!("{e}"));
+    slc.create(&PostParams::default(), &container)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let current = slc.get("web").await.unwrap_or_else(|e| panic!("{e}"));
-        let ready = current.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let ready = current.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        });
         if ready {
             break;
         }
-        assert!(Instant::now() < deadline, "web not Ready: {:?}", current.status);
+        assert!(
+            Instant::now() < deadline,
+            "web not Ready: {:?}",
+            current.status
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let _ = slc.delete("web", &DeleteParams::default()).await;
@@ -78,5 +112,7 @@ async fn examples_become_ready_and_are_deleted_on_a_real_cluster() {
     }
     assert_eq!(emulator.emulator.count_resources("containers"), 0);
     operator.abort();
-    let _ = namespaces.delete(&test_namespace, &DeleteParams::default()).await;
+    let _ = namespaces
+        .delete(&test_namespace, &DeleteParams::default())
+        .await;
 }

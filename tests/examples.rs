@@ -3,16 +3,23 @@
 use std::path::Path;
 
 use kube::core::cel::validate_cel;
-use scaleway_serverless_operator::crd::{ServerlessContainer, ServerlessNamespace, ServerlessTrigger};
+use scaleway_serverless_operator::crd::{
+    ServerlessContainer, ServerlessNamespace, ServerlessTrigger,
+};
 
 fn documents() -> Vec<(String, serde_json::Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")).flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         out.extend(docs.into_iter().map(|d| (file.display().to_string(), d)));
     }
     out
@@ -24,9 +31,12 @@ fn examples_are_valid_objects_of_our_kinds() {
     for (file, doc) in documents() {
         let kind = doc["kind"].as_str().unwrap_or_default().to_owned();
         let result = match kind.as_str() {
-            "ServerlessNamespace" => serde_json::from_value::<ServerlessNamespace>(doc).map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
-            "ServerlessContainer" => serde_json::from_value::<ServerlessContainer>(doc).map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
-            "ServerlessTrigger" => serde_json::from_value::<ServerlessTrigger>(doc).map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessNamespace" => serde_json::from_value::<ServerlessNamespace>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessContainer" => serde_json::from_value::<ServerlessContainer>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessTrigger" => serde_json::from_value::<ServerlessTrigger>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "Secret" => Ok(Ok(())),
             other => panic!("{file}: unexpected kind {other}"),
         };
@@ -36,7 +46,12 @@ fn examples_are_valid_objects_of_our_kinds() {
             Err(error) => panic!("{file}: {kind} does not parse: {error}"),
         }
     }
-    for kind in ["ServerlessNamespace", "ServerlessContainer", "ServerlessTrigger", "Secret"] {
+    for kind in [
+        "ServerlessNamespace",
+        "ServerlessContainer",
+        "ServerlessTrigger",
+        "Secret",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "examples/ has no {kind}");
     }
 }

@@ -21,17 +21,30 @@ fn settings(holder: &str) -> LeaseSettings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_leader_at_a_time_and_failover_after_expiry() {
     scaleway_serverless_operator::install_crypto_provider();
-    let running = ApiServer::new().start().await.unwrap_or_else(|e| panic!("{e}"));
+    let running = ApiServer::new()
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let client = running.client().unwrap_or_else(|e| panic!("{e}"));
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}})).unwrap_or_default();
+    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}}))
+        .unwrap_or_default();
     let _ = namespaces.create(&Default::default(), &namespace).await;
     let leases: Api<Lease> = Api::namespaced(client, "default");
     let (a, b) = (settings("pod-a"), settings("pod-b"));
 
-    assert!(lease::try_acquire(&leases, &a).await.unwrap_or(false), "the first replica takes the free lease");
-    assert!(!lease::try_acquire(&leases, &b).await.unwrap_or(true), "the second waits while the lease is valid");
-    assert!(lease::try_acquire(&leases, &a).await.unwrap_or(false), "the holder renews");
+    assert!(
+        lease::try_acquire(&leases, &a).await.unwrap_or(false),
+        "the first replica takes the free lease"
+    );
+    assert!(
+        !lease::try_acquire(&leases, &b).await.unwrap_or(true),
+        "the second waits while the lease is valid"
+    );
+    assert!(
+        lease::try_acquire(&leases, &a).await.unwrap_or(false),
+        "the holder renews"
+    );
 
     // The leader stops renewing (crash): the standby takes over within about one duration.
     let started = Instant::now();
@@ -39,8 +52,14 @@ async fn one_leader_at_a_time_and_failover_after_expiry() {
         .await
         .unwrap_or_else(|_| panic!("the standby never took over"));
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(700), "took over before the lease expired: {took:?}");
-    let current = leases.get("scaleway-serverless-operator").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        took >= Duration::from_millis(700),
+        "took over before the lease expired: {took:?}"
+    );
+    let current = leases
+        .get("scaleway-serverless-operator")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let spec = current.spec.unwrap_or_default();
     assert_eq!(spec.holder_identity.as_deref(), Some("pod-b"));
     assert_eq!(spec.lease_transitions, Some(1));

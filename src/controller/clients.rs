@@ -37,15 +37,32 @@ pub struct ClientPool {
 impl ClientPool {
     /// A pool whose default client uses `template` (None when the operator has no default
     /// credentials, so every ServerlessNamespace must name a credentials Secret).
-    pub fn new(template: ClientConfig, default_project_id: Option<String>, has_default: bool, digest_key: Vec<u8>) -> Result<Self, Error> {
+    pub fn new(
+        template: ClientConfig,
+        default_project_id: Option<String>,
+        has_default: bool,
+        digest_key: Vec<u8>,
+    ) -> Result<Self, Error> {
         let stats = Arc::new(CallStats::default());
         let default = if has_default {
-            let client = Client::new(template.clone()).map_err(|e| Error::Credentials(e.to_string()))?.with_stats(stats.clone());
-            Some(Scoped { client, default_project_id, identity: "default".into() })
+            let client = Client::new(template.clone())
+                .map_err(|e| Error::Credentials(e.to_string()))?
+                .with_stats(stats.clone());
+            Some(Scoped {
+                client,
+                default_project_id,
+                identity: "default".into(),
+            })
         } else {
             None
         };
-        Ok(Self { default, template, digest_key, by_key: Mutex::new(HashMap::new()), stats })
+        Ok(Self {
+            default,
+            template,
+            digest_key,
+            by_key: Mutex::new(HashMap::new()),
+            stats,
+        })
     }
 
     /// The operator's own credentials.
@@ -56,25 +73,45 @@ impl ClientPool {
     }
 
     /// The credentials of a Secret (keys `SCW_SECRET_KEY`, optional `SCW_DEFAULT_PROJECT_ID`).
-    pub async fn from_secret(&self, reader: &mut SecretReader, secret_name: &str) -> Result<Scoped, Error> {
-        let secret_key = reader.optional(secret_name, SECRET_KEY).await?.filter(|k| !k.is_empty()).ok_or_else(|| {
-            Error::Credentials(format!("Secret {secret_name} has no {SECRET_KEY} key"))
-        })?;
-        let project = reader.optional(secret_name, PROJECT_KEY).await?.map(|p| p.expose().to_owned());
+    pub async fn from_secret(
+        &self,
+        reader: &mut SecretReader,
+        secret_name: &str,
+    ) -> Result<Scoped, Error> {
+        let secret_key = reader
+            .optional(secret_name, SECRET_KEY)
+            .await?
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::Credentials(format!("Secret {secret_name} has no {SECRET_KEY} key"))
+            })?;
+        let project = reader
+            .optional(secret_name, PROJECT_KEY)
+            .await?
+            .map(|p| p.expose().to_owned());
         let identity = self.identity_of(&secret_key);
         let client = {
-            let mut clients = self.by_key.lock().map_err(|_| Error::Credentials("client pool poisoned".into()))?;
+            let mut clients = self
+                .by_key
+                .lock()
+                .map_err(|_| Error::Credentials("client pool poisoned".into()))?;
             if let Some(client) = clients.get(&identity) {
                 client.clone()
             } else {
                 let mut config = self.template.clone();
                 config.secret_key = secret_key;
-                let client = Client::new(config).map_err(|e| Error::Credentials(e.to_string()))?.with_stats(self.stats.clone());
+                let client = Client::new(config)
+                    .map_err(|e| Error::Credentials(e.to_string()))?
+                    .with_stats(self.stats.clone());
                 clients.insert(identity.clone(), client.clone());
                 client
             }
         };
-        Ok(Scoped { client, default_project_id: project, identity })
+        Ok(Scoped {
+            client,
+            default_project_id: project,
+            identity,
+        })
     }
 
     /// Scaleway calls made by every client of the pool.
@@ -83,7 +120,9 @@ impl ClientPool {
     }
 
     fn identity_of(&self, secret_key: &SecretString) -> String {
-        let values = [("key".to_owned(), secret_key.clone())].into_iter().collect();
+        let values = [("key".to_owned(), secret_key.clone())]
+            .into_iter()
+            .collect();
         super::secrets::digest(&self.digest_key, &values).unwrap_or_default()
     }
 }

@@ -32,7 +32,12 @@ pub struct Assessment {
 impl Assessment {
     /// Everything is in place.
     pub fn ready(message: impl Into<String>) -> Self {
-        Self { ready: Ok(message.into()), synced: Ok(()), reconciling: None, stalled: None }
+        Self {
+            ready: Ok(message.into()),
+            synced: Ok(()),
+            reconciling: None,
+            stalled: None,
+        }
     }
 
     /// In sync with the spec, waiting for Scaleway to finish.
@@ -60,7 +65,13 @@ impl Assessment {
     }
 }
 
-fn condition(type_: &str, status: bool, reason: &str, message: &str, generation: Option<i64>) -> Condition {
+fn condition(
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) -> Condition {
     Condition {
         type_: type_.to_owned(),
         status: if status { "True" } else { "False" }.to_owned(),
@@ -73,14 +84,24 @@ fn condition(type_: &str, status: bool, reason: &str, message: &str, generation:
 
 /// Builds the conditions for `assessment`, keeping each condition's `lastTransitionTime`
 /// when its status did not change.
-pub fn compute(previous: &[Condition], generation: Option<i64>, assessment: &Assessment) -> Vec<Condition> {
+pub fn compute(
+    previous: &[Condition],
+    generation: Option<i64>,
+    assessment: &Assessment,
+) -> Vec<Condition> {
     let mut next = Vec::with_capacity(4);
     match &assessment.ready {
         Ok(message) => next.push(condition(READY, true, "UpToDate", message, generation)),
         Err((reason, message)) => next.push(condition(READY, false, reason, message, generation)),
     }
     match &assessment.synced {
-        Ok(()) => next.push(condition(SYNCED, true, "Synced", "the last reconcile applied the spec", generation)),
+        Ok(()) => next.push(condition(
+            SYNCED,
+            true,
+            "Synced",
+            "the last reconcile applied the spec",
+            generation,
+        )),
         Err((reason, message)) => next.push(condition(SYNCED, false, reason, message, generation)),
     }
     if let Some((reason, message)) = &assessment.reconciling {
@@ -113,7 +134,9 @@ pub fn same(a: &[Condition], b: &[Condition]) -> bool {
 
 /// Whether the `Ready` condition is True.
 pub fn is_ready(conditions: &[Condition]) -> bool {
-    conditions.iter().any(|c| c.type_ == READY && c.status == "True")
+    conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "True")
 }
 
 /// The JSON merge patch that turns status `old` into `new`: keys of `old` that `new` lacks
@@ -135,7 +158,9 @@ pub fn status_patch<S: Serialize>(old: Option<&S>, new: &S) -> serde_json::Value
 
 /// Round-trips a value through JSON (used to compare statuses field by field).
 pub fn normalized<S: Serialize + DeserializeOwned>(status: &S) -> Option<S> {
-    serde_json::to_value(status).ok().and_then(|v| serde_json::from_value(v).ok())
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
 }
 
 #[cfg(test)]
@@ -144,10 +169,18 @@ mod tests {
 
     #[test]
     fn transition_time_is_kept_while_the_status_holds() {
-        let first = compute(&[], Some(1), &Assessment::progressing("Creating", "creating"));
+        let first = compute(
+            &[],
+            Some(1),
+            &Assessment::progressing("Creating", "creating"),
+        );
         let mut old = first.clone();
         old[0].last_transition_time = Time(Timestamp::UNIX_EPOCH);
-        let again = compute(&old, Some(1), &Assessment::progressing("Creating", "still creating"));
+        let again = compute(
+            &old,
+            Some(1),
+            &Assessment::progressing("Creating", "still creating"),
+        );
         assert_eq!(again[0].last_transition_time, Time(Timestamp::UNIX_EPOCH));
         let ready = compute(&old, Some(1), &Assessment::ready("ok"));
         assert_ne!(ready[0].last_transition_time, Time(Timestamp::UNIX_EPOCH));
@@ -157,10 +190,24 @@ mod tests {
 
     #[test]
     fn failures_mark_stalled_or_reconciling() {
-        let stalled = compute(&[], Some(2), &Assessment::failed("InvalidSpec", "bad", true));
-        let types: Vec<_> = stalled.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
-        assert_eq!(types, [("Ready", "False"), ("Synced", "False"), ("Stalled", "True")]);
-        let retrying = compute(&[], Some(2), &Assessment::failed("ScalewayServerError", "503", false));
+        let stalled = compute(
+            &[],
+            Some(2),
+            &Assessment::failed("InvalidSpec", "bad", true),
+        );
+        let types: Vec<_> = stalled
+            .iter()
+            .map(|c| (c.type_.as_str(), c.status.as_str()))
+            .collect();
+        assert_eq!(
+            types,
+            [("Ready", "False"), ("Synced", "False"), ("Stalled", "True")]
+        );
+        let retrying = compute(
+            &[],
+            Some(2),
+            &Assessment::failed("ScalewayServerError", "503", false),
+        );
         assert!(retrying.iter().any(|c| c.type_ == RECONCILING));
         assert!(stalled.iter().all(|c| c.observed_generation == Some(2)));
     }

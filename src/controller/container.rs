@@ -15,7 +15,10 @@ use super::error::Error;
 use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
-use crate::crd::{DeletionPolicy, ServerlessContainer, ServerlessContainerStatus, ServerlessNamespace, ServerlessTrigger};
+use crate::crd::{
+    DeletionPolicy, ServerlessContainer, ServerlessContainerStatus, ServerlessNamespace,
+    ServerlessTrigger,
+};
 use crate::scaleway::types::{Container, ContainerFilter};
 
 use super::observe::Lookup;
@@ -29,14 +32,21 @@ impl Managed for ServerlessContainer {
     fn conditions(status: &Self::Status) -> &[Condition] {
         &status.conditions
     }
-    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>) {
+    fn set_conditions(
+        status: &mut Self::Status,
+        conditions: Vec<Condition>,
+        generation: Option<i64>,
+    ) {
         status.conditions = conditions;
         status.observed_generation = generation;
     }
 }
 
 /// Entry point for the Controller.
-pub async fn reconcile(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    object: Arc<ServerlessContainer>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 
@@ -49,21 +59,35 @@ struct Parent {
 
 impl Parent {
     fn cache_scope(&self) -> String {
-        format!("{}|{}|{}", self.scope.identity, self.region, self.namespace_id)
+        format!(
+            "{}|{}|{}",
+            self.scope.identity, self.region, self.namespace_id
+        )
     }
 }
 
 /// Resolves the namespace the container belongs to. A missing or not-ready
 /// ServerlessNamespace is a dependency to wait for, not an error storm.
-async fn parent(object: &ServerlessContainer, ctx: &Context, secrets: &mut SecretReader) -> Result<Parent, Error> {
+async fn parent(
+    object: &ServerlessContainer,
+    ctx: &Context,
+    secrets: &mut SecretReader,
+) -> Result<Parent, Error> {
     let spec = &object.spec;
     let Some(reference) = &spec.namespace_ref else {
         let namespace_id = spec
             .namespace_id
             .clone()
             .ok_or_else(|| Error::InvalidSpec("set namespaceRef or namespaceId".into()))?;
-        let region = spec.region.clone().unwrap_or_else(|| ctx.config.default_region.clone());
-        return Ok(Parent { scope: ctx.clients.default_scope()?, region, namespace_id });
+        let region = spec
+            .region
+            .clone()
+            .unwrap_or_else(|| ctx.config.default_region.clone());
+        return Ok(Parent {
+            scope: ctx.clients.default_scope()?,
+            region,
+            namespace_id,
+        });
     };
     let k8s_namespace = object.namespace().unwrap_or_default();
     let api: Api<ServerlessNamespace> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
@@ -71,29 +95,52 @@ async fn parent(object: &ServerlessContainer, ctx: &Context, secrets: &mut Secre
         .get_opt(&reference.name)
         .await
         .map_err(Error::kube("read ServerlessNamespace"))?
-        .ok_or_else(|| Error::DependencyNotReady(format!("ServerlessNamespace {} not found", reference.name)))?;
+        .ok_or_else(|| {
+            Error::DependencyNotReady(format!("ServerlessNamespace {} not found", reference.name))
+        })?;
     let status = namespace.status.as_ref();
     let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
-    let (Some(namespace_id), Some(region), true) = (status.and_then(|s| s.id.clone()), status.and_then(|s| s.region.clone()), ready) else {
-        return Err(Error::DependencyNotReady(format!("ServerlessNamespace {} is not Ready yet", reference.name)));
+    let (Some(namespace_id), Some(region), true) = (
+        status.and_then(|s| s.id.clone()),
+        status.and_then(|s| s.region.clone()),
+        ready,
+    ) else {
+        return Err(Error::DependencyNotReady(format!(
+            "ServerlessNamespace {} is not Ready yet",
+            reference.name
+        )));
     };
     let scope = match &namespace.spec.credentials_secret_ref {
         Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
         None => ctx.clients.default_scope()?,
     };
-    Ok(Parent { scope, region, namespace_id })
+    Ok(Parent {
+        scope,
+        region,
+        namespace_id,
+    })
 }
 
 /// Finds the remote container: from the scope's snapshot, then (when it is transient) with
 /// an individual GET, so that progress is seen without listing the whole namespace.
-async fn observe(object: &ServerlessContainer, ctx: &Context, parent: &Parent, name: &str) -> Result<Option<Container>, Error> {
+async fn observe(
+    object: &ServerlessContainer,
+    ctx: &Context,
+    parent: &Parent,
+    name: &str,
+) -> Result<Option<Container>, Error> {
     let api = parent.scope.client.region(&parent.region);
     let cache_scope = parent.cache_scope();
-    let filter = ContainerFilter { namespace_id: Some(parent.namespace_id.clone()), ..Default::default() };
+    let filter = ContainerFilter {
+        namespace_id: Some(parent.namespace_id.clone()),
+        ..Default::default()
+    };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let found = ctx
         .containers
-        .find(&cache_scope, Lookup { id, name }, || api.list_all_containers(&filter))
+        .find(&cache_scope, Lookup { id, name }, || {
+            api.list_all_containers(&filter)
+        })
         .await
         .map_err(Error::scaleway("list containers"))?;
     let Some(found) = found else { return Ok(None) };
@@ -118,7 +165,10 @@ async fn apply(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Ac
     reconciler::finish(object.as_ref(), &ctx, outcome).await
 }
 
-async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Report<ServerlessContainerStatus>, Error> {
+async fn apply_steps(
+    object: &ServerlessContainer,
+    ctx: &Context,
+) -> Result<Report<ServerlessContainerStatus>, Error> {
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let parent = parent(object, ctx, &mut secrets).await?;
     let desired = Desired::from_spec(&object.name_any(), &object.spec)?;
@@ -126,7 +176,9 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
         Some(vars) => Some(secrets.env(vars).await?),
         None => None,
     };
-    let secrets_digest = secret_values.as_ref().and_then(|v| digest(&ctx.config.digest_key, v));
+    let secrets_digest = secret_values
+        .as_ref()
+        .and_then(|v| digest(&ctx.config.digest_key, v));
     let previous = object.status.clone().unwrap_or_default();
     let remote = observe(object, ctx, &parent, &desired.name).await?;
 
@@ -152,12 +204,26 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
     if previous.id.is_none()
         && let Some(found) = &remote
     {
-        events.push(("Adopted", format!("adopted existing Scaleway container {} ({})", found.name, found.id)));
+        events.push((
+            "Adopted",
+            format!(
+                "adopted existing Scaleway container {} ({})",
+                found.name, found.id
+            ),
+        ));
     }
-    let remote = match plan(&desired, remote.as_ref(), secrets_to_send.clone(), redeploy_requested) {
+    let remote = match plan(
+        &desired,
+        remote.as_ref(),
+        secrets_to_send.clone(),
+        redeploy_requested,
+    ) {
         Plan::Create => {
             // A new container always gets every secret value, whatever the old digest says.
-            let request = desired.create_request(&parent.namespace_id, secret_values.filter(|m| !m.is_empty()));
+            let request = desired.create_request(
+                &parent.namespace_id,
+                secret_values.filter(|m| !m.is_empty()),
+            );
             let created = match api.create_container(&request).await {
                 Ok(created) => created,
                 Err(error) => {
@@ -168,16 +234,28 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
                 }
             };
             ctx.containers.put(&cache_scope, &created).await;
-            events.push(("Created", format!("created Scaleway container {} ({})", created.name, created.id)));
+            events.push((
+                "Created",
+                format!(
+                    "created Scaleway container {} ({})",
+                    created.name, created.id
+                ),
+            ));
             status.secrets_digest = secrets_digest.clone();
             status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             created
         }
         Plan::Update(update) => {
             let fields = changed_fields(&update);
-            let updated = api.update_container(&remote_id(&remote), &update).await.map_err(Error::scaleway("update container"))?;
+            let updated = api
+                .update_container(&remote_id(&remote), &update)
+                .await
+                .map_err(Error::scaleway("update container"))?;
             ctx.containers.put(&cache_scope, &updated).await;
-            events.push(("Updated", format!("updated {fields} of Scaleway container {}", updated.id)));
+            events.push((
+                "Updated",
+                format!("updated {fields} of Scaleway container {}", updated.id),
+            ));
             if update.settings.secret_environment_variables.is_some() {
                 status.secrets_digest = secrets_digest.clone();
             }
@@ -186,21 +264,35 @@ async fn apply_steps(object: &ServerlessContainer, ctx: &Context) -> Result<Repo
             updated
         }
         Plan::Redeploy => {
-            let redeployed = api.redeploy_container(&remote_id(&remote)).await.map_err(Error::scaleway("redeploy container"))?;
+            let redeployed = api
+                .redeploy_container(&remote_id(&remote))
+                .await
+                .map_err(Error::scaleway("redeploy container"))?;
             ctx.containers.put(&cache_scope, &redeployed).await;
-            events.push(("Redeployed", format!("redeployed Scaleway container {}", redeployed.id)));
+            events.push((
+                "Redeployed",
+                format!("redeployed Scaleway container {}", redeployed.id),
+            ));
             status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             redeployed
         }
-        Plan::Wait | Plan::InSync => remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?,
+        Plan::Wait | Plan::InSync => {
+            remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
+        }
     };
     status.id = Some(remote.id.clone());
     status.remote_status = Some(remote.status.to_string());
     status.public_endpoint = Some(remote.public_endpoint.clone()).filter(|e| !e.is_empty());
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
-    let assessment: Assessment = assess("container", &remote.status, status.error_message.as_deref());
+    let assessment: Assessment =
+        assess("container", &remote.status, status.error_message.as_deref());
     let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report { status, assessment, action, events })
+    Ok(Report {
+        status,
+        assessment,
+        action,
+        events,
+    })
 }
 
 fn remote_id(remote: &Option<Container>) -> String {
@@ -210,7 +302,9 @@ fn remote_id(remote: &Option<Container>) -> String {
 /// The field names an update sends, for the event (never the values).
 fn changed_fields<T: serde::Serialize>(update: &T) -> String {
     match serde_json::to_value(update) {
-        Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect::<Vec<_>>().join(", "),
+        Ok(serde_json::Value::Object(fields)) => {
+            fields.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
         _ => String::from("settings"),
     }
 }
@@ -220,8 +314,19 @@ fn changed_fields<T: serde::Serialize>(update: &T) -> String {
 async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        let id = object.status.as_ref().and_then(|s| s.id.clone()).unwrap_or_default();
-        reconciler::publish(object, &ctx, kube::runtime::events::EventType::Normal, "Orphaned", format!("left Scaleway container {id} in place (deletionPolicy: Orphan)")).await;
+        let id = object
+            .status
+            .as_ref()
+            .and_then(|s| s.id.clone())
+            .unwrap_or_default();
+        reconciler::publish(
+            object,
+            &ctx,
+            kube::runtime::events::EventType::Normal,
+            "Orphaned",
+            format!("left Scaleway container {id} in place (deletionPolicy: Orphan)"),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
@@ -232,11 +337,24 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         .map_err(Error::kube("list ServerlessTriggers"))?
         .items
         .into_iter()
-        .filter(|t| t.spec.container_ref.as_ref().is_some_and(|r| r.name == object.name_any()))
+        .filter(|t| {
+            t.spec
+                .container_ref
+                .as_ref()
+                .is_some_and(|r| r.name == object.name_any())
+        })
         .count();
     if dependents > 0 {
-        let message = format!("waiting for {dependents} ServerlessTrigger(s) that reference this container to be deleted");
-        reconciler::write_status(object, &ctx, object.status.clone().unwrap_or_default(), &Assessment::progressing("Deleting", message.clone())).await?;
+        let message = format!(
+            "waiting for {dependents} ServerlessTrigger(s) that reference this container to be deleted"
+        );
+        reconciler::write_status(
+            object,
+            &ctx,
+            object.status.clone().unwrap_or_default(),
+            &Assessment::progressing("Deleting", message.clone()),
+        )
+        .await?;
         return Err(Error::Deleting(message));
     }
     let previous = object.status.clone().unwrap_or_default();
@@ -245,12 +363,20 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
     let parent = match parent(object, &ctx, &mut secrets).await {
         Ok(parent) => parent,
         Err(_) => match (previous.region.clone(), previous.namespace_id.clone()) {
-            (Some(region), Some(namespace_id)) => Parent { scope: ctx.clients.default_scope()?, region, namespace_id },
+            (Some(region), Some(namespace_id)) => Parent {
+                scope: ctx.clients.default_scope()?,
+                region,
+                namespace_id,
+            },
             // Never created anywhere we know of: nothing to delete.
             _ => return Ok(Action::await_change()),
         },
     };
-    let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+    let name = object
+        .spec
+        .name
+        .clone()
+        .unwrap_or_else(|| object.name_any());
     let api = parent.scope.client.region(&parent.region);
     let remote = match &previous.id {
         Some(id) => match api.get_container(id).await {
@@ -259,7 +385,11 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             Err(error) => return Err(Error::scaleway("get container")(error)),
         },
         None => api
-            .list_all_containers(&ContainerFilter { namespace_id: Some(parent.namespace_id.clone()), name: Some(name.clone()), ..Default::default() })
+            .list_all_containers(&ContainerFilter {
+                namespace_id: Some(parent.namespace_id.clone()),
+                name: Some(name.clone()),
+                ..Default::default()
+            })
             .await
             .map_err(Error::scaleway("list containers"))?
             .into_iter()
@@ -270,7 +400,14 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         if let Some(id) = &previous.id {
             ctx.containers.remove(&cache_scope, id).await;
         }
-        reconciler::publish(object, &ctx, kube::runtime::events::EventType::Normal, "Deleted", format!("Scaleway container {name} is deleted")).await;
+        reconciler::publish(
+            object,
+            &ctx,
+            kube::runtime::events::EventType::Normal,
+            "Deleted",
+            format!("Scaleway container {name} is deleted"),
+        )
+        .await;
         return Ok(Action::await_change());
     };
     if !remote.status.is_transient() {
@@ -279,14 +416,29 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             Err(error) if error.is_not_found() => return Ok(Action::await_change()),
             Err(scaleway_error) => {
                 let error = Error::scaleway("delete container")(scaleway_error);
-                if !matches!(&error, Error::Scaleway { source: crate::scaleway::Error::TransientState { .. }, .. }) {
+                if !matches!(
+                    &error,
+                    Error::Scaleway {
+                        source: crate::scaleway::Error::TransientState { .. },
+                        ..
+                    }
+                ) {
                     return Err(error);
                 }
             }
         }
     }
     let message = format!("waiting for Scaleway to delete container {}", remote.id);
-    let status = ServerlessContainerStatus { remote_status: Some("deleting".into()), ..previous };
-    reconciler::write_status(object, &ctx, status, &Assessment::progressing("Deleting", message.clone())).await?;
+    let status = ServerlessContainerStatus {
+        remote_status: Some("deleting".into()),
+        ..previous
+    };
+    reconciler::write_status(
+        object,
+        &ctx,
+        status,
+        &Assessment::progressing("Deleting", message.clone()),
+    )
+    .await?;
     Err(Error::Deleting(message))
 }

@@ -31,14 +31,18 @@ fn invalid(error: units::UnitError) -> Error {
 
 fn probe(field: &'static str, probe: &crd::Probe) -> Result<Probe, Error> {
     let duration = |text: &Option<String>| -> Result<Option<ApiDuration>, Error> {
-        text.as_deref().map(|t| units::duration(field, t).map(ApiDuration).map_err(invalid)).transpose()
+        text.as_deref()
+            .map(|t| units::duration(field, t).map(ApiDuration).map_err(invalid))
+            .transpose()
     };
     Ok(Probe {
         failure_threshold: probe.failure_threshold.unwrap_or_default(),
         interval: duration(&probe.interval)?,
         timeout: duration(&probe.timeout)?,
         tcp: probe.tcp.as_ref().map(|_| TcpProbe {}),
-        http: probe.http.as_ref().map(|h| HttpProbe { path: h.path.clone() }),
+        http: probe.http.as_ref().map(|h| HttpProbe {
+            path: h.path.clone(),
+        }),
     })
 }
 
@@ -49,12 +53,34 @@ impl Desired {
         if let (Some(min), Some(max)) = (spec.min_scale, spec.max_scale)
             && min > max
         {
-            return Err(Error::InvalidSpec(format!("minScale ({min}) must not exceed maxScale ({max})")));
+            return Err(Error::InvalidSpec(format!(
+                "minScale ({min}) must not exceed maxScale ({max})"
+            )));
         }
-        let memory = spec.memory.as_ref().map(|q| units::bytes("memory", &q.0)).transpose().map_err(invalid)?;
-        let cpu = spec.cpu.as_ref().map(|q| units::millicpu("cpu", &q.0)).transpose().map_err(invalid)?;
-        let storage = spec.local_storage.as_ref().map(|q| units::bytes("localStorage", &q.0)).transpose().map_err(invalid)?;
-        let timeout = spec.timeout.as_deref().map(|t| units::duration("timeout", t).map(ApiDuration)).transpose().map_err(invalid)?;
+        let memory = spec
+            .memory
+            .as_ref()
+            .map(|q| units::bytes("memory", &q.0))
+            .transpose()
+            .map_err(invalid)?;
+        let cpu = spec
+            .cpu
+            .as_ref()
+            .map(|q| units::millicpu("cpu", &q.0))
+            .transpose()
+            .map_err(invalid)?;
+        let storage = spec
+            .local_storage
+            .as_ref()
+            .map(|q| units::bytes("localStorage", &q.0))
+            .transpose()
+            .map_err(invalid)?;
+        let timeout = spec
+            .timeout
+            .as_deref()
+            .map(|t| units::duration("timeout", t).map(ApiDuration))
+            .transpose()
+            .map_err(invalid)?;
         let settings = ContainerSettings {
             environment_variables: spec.environment_variables.clone(),
             secret_environment_variables: None,
@@ -83,8 +109,16 @@ impl Desired {
                 cpu_usage_threshold: s.cpu_usage_threshold,
                 memory_usage_threshold: s.memory_usage_threshold,
             }),
-            liveness_probe: spec.liveness_probe.as_ref().map(|p| probe("livenessProbe", p)).transpose()?,
-            startup_probe: spec.startup_probe.as_ref().map(|p| probe("startupProbe", p)).transpose()?,
+            liveness_probe: spec
+                .liveness_probe
+                .as_ref()
+                .map(|p| probe("livenessProbe", p))
+                .transpose()?,
+            startup_probe: spec
+                .startup_probe
+                .as_ref()
+                .map(|p| probe("startupProbe", p))
+                .transpose()?,
             tags: spec.tags.clone(),
             private_network_id: spec.private_network_id.clone(),
             command: spec.command.clone(),
@@ -99,7 +133,11 @@ impl Desired {
     }
 
     /// The create request, secrets included.
-    pub fn create_request(&self, namespace_id: &str, secrets: Option<BTreeMap<String, SecretString>>) -> CreateContainerRequest {
+    pub fn create_request(
+        &self,
+        namespace_id: &str,
+        secrets: Option<BTreeMap<String, SecretString>>,
+    ) -> CreateContainerRequest {
         let mut settings = self.settings.clone();
         settings.secret_environment_variables = secrets;
         CreateContainerRequest {
@@ -121,8 +159,11 @@ fn changed<T: PartialEq + Clone>(wanted: &Option<T>, remote: &T) -> Option<T> {
 /// defaults, so they are not compared).
 fn probe_changed(wanted: &Option<Probe>, remote: &Option<Probe>) -> Option<Probe> {
     let wanted = wanted.as_ref()?;
-    let Some(remote) = remote else { return Some(wanted.clone()) };
-    let differs = (wanted.failure_threshold != 0 && wanted.failure_threshold != remote.failure_threshold)
+    let Some(remote) = remote else {
+        return Some(wanted.clone());
+    };
+    let differs = (wanted.failure_threshold != 0
+        && wanted.failure_threshold != remote.failure_threshold)
         || (wanted.interval.is_some() && wanted.interval != remote.interval)
         || (wanted.timeout.is_some() && wanted.timeout != remote.timeout)
         || wanted.tcp.is_some() != remote.tcp.is_some()
@@ -132,14 +173,25 @@ fn probe_changed(wanted: &Option<Probe>, remote: &Option<Probe>) -> Option<Probe
 
 /// The smallest UpdateContainer that makes `remote` match `desired`. Secret values are
 /// added when `secrets` is given (their digest changed, or the remote key set differs).
-pub fn update_for(desired: &Desired, remote: &Container, secrets: Option<BTreeMap<String, SecretString>>) -> UpdateContainerRequest {
+pub fn update_for(
+    desired: &Desired,
+    remote: &Container,
+    secrets: Option<BTreeMap<String, SecretString>>,
+) -> UpdateContainerRequest {
     let wanted = &desired.settings;
-    let scaling = wanted.scaling_option.as_ref().filter(|w| remote.scaling_option.as_ref() != Some(*w)).cloned();
+    let scaling = wanted
+        .scaling_option
+        .as_ref()
+        .filter(|w| remote.scaling_option.as_ref() != Some(*w))
+        .cloned();
     UpdateContainerRequest {
         image: (desired.image != remote.image).then(|| desired.image.clone()),
         https_connections_only: changed(&desired.https_only, &remote.https_connections_only),
         settings: ContainerSettings {
-            environment_variables: changed(&wanted.environment_variables, &remote.environment_variables),
+            environment_variables: changed(
+                &wanted.environment_variables,
+                &remote.environment_variables,
+            ),
             secret_environment_variables: secrets,
             min_scale: changed(&wanted.min_scale, &remote.min_scale),
             max_scale: changed(&wanted.max_scale, &remote.max_scale),
@@ -151,7 +203,10 @@ pub fn update_for(desired: &Desired, remote: &Container, secrets: Option<BTreeMa
             protocol: changed(&wanted.protocol, &remote.protocol),
             port: changed(&wanted.port, &remote.port),
             sandbox: changed(&wanted.sandbox, &remote.sandbox),
-            local_storage_limit_bytes: changed(&wanted.local_storage_limit_bytes, &remote.local_storage_limit_bytes),
+            local_storage_limit_bytes: changed(
+                &wanted.local_storage_limit_bytes,
+                &remote.local_storage_limit_bytes,
+            ),
             scaling_option: scaling,
             liveness_probe: probe_changed(&wanted.liveness_probe, &remote.liveness_probe),
             startup_probe: probe_changed(&wanted.startup_probe, &remote.startup_probe),
@@ -183,8 +238,15 @@ pub enum Plan {
 }
 
 /// Decides the step. `secrets` is the secret map to send if it must be sent.
-pub fn plan(desired: &Desired, remote: Option<&Container>, secrets: Option<BTreeMap<String, SecretString>>, redeploy_requested: bool) -> Plan {
-    let Some(remote) = remote else { return Plan::Create };
+pub fn plan(
+    desired: &Desired,
+    remote: Option<&Container>,
+    secrets: Option<BTreeMap<String, SecretString>>,
+    redeploy_requested: bool,
+) -> Plan {
+    let Some(remote) = remote else {
+        return Plan::Create;
+    };
     if remote.status.is_transient() {
         return Plan::Wait;
     }
@@ -223,7 +285,9 @@ mod tests {
             max_scale: s.max_scale.unwrap_or(20),
             memory_limit_bytes: s.memory_limit_bytes.unwrap_or(2048 << 20),
             mvcpu_limit: s.mvcpu_limit.unwrap_or(1000),
-            timeout: s.timeout.or(Some(ApiDuration(std::time::Duration::from_secs(300)))),
+            timeout: s
+                .timeout
+                .or(Some(ApiDuration(std::time::Duration::from_secs(300)))),
             environment_variables: s.environment_variables.clone().unwrap_or_default(),
             privacy: s.privacy.clone().unwrap_or(Privacy::Public),
             port: s.port.unwrap_or(8080),
@@ -239,16 +303,21 @@ mod tests {
     fn spec_converts_to_api_units() {
         let desired = Desired::from_spec(
             "web",
-            &spec(serde_json::json!({"namespaceRef": {"name": "ns"}, "image": "nginx:1",
+            &spec(
+                serde_json::json!({"namespaceRef": {"name": "ns"}, "image": "nginx:1",
                 "memory": "512Mi", "cpu": "0.5", "timeout": "5m", "privacy": "Private",
                 "protocol": "H2C", "sandbox": "V2", "httpsOnly": true,
-                "livenessProbe": {"http": {"path": "/h"}, "interval": "10s"}})),
+                "livenessProbe": {"http": {"path": "/h"}, "interval": "10s"}}),
+            ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(desired.name, "web");
         assert_eq!(desired.settings.memory_limit_bytes, Some(536_870_912));
         assert_eq!(desired.settings.mvcpu_limit, Some(500));
-        assert_eq!(desired.settings.timeout, Some(ApiDuration(std::time::Duration::from_secs(300))));
+        assert_eq!(
+            desired.settings.timeout,
+            Some(ApiDuration(std::time::Duration::from_secs(300)))
+        );
         assert_eq!(desired.settings.privacy, Some(Privacy::Private));
         assert_eq!(desired.settings.protocol, Some(Protocol::H2c));
         assert_eq!(desired.https_only, Some(true));
@@ -260,18 +329,31 @@ mod tests {
     fn bad_units_are_terminal_and_name_the_field() {
         let mut bad = spec(serde_json::json!({"namespaceId": "x", "image": "i"}));
         bad.memory = Some(Quantity("lots".into()));
-        let error = Desired::from_spec("web", &bad).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("memory") && error.contains("lots"), "{error}");
-        let scale = spec(serde_json::json!({"namespaceId": "x", "image": "i", "minScale": 4, "maxScale": 1}));
-        assert!(matches!(Desired::from_spec("web", &scale), Err(Error::InvalidSpec(_))));
+        let error = Desired::from_spec("web", &bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("memory") && error.contains("lots"),
+            "{error}"
+        );
+        let scale = spec(
+            serde_json::json!({"namespaceId": "x", "image": "i", "minScale": 4, "maxScale": 1}),
+        );
+        assert!(matches!(
+            Desired::from_spec("web", &scale),
+            Err(Error::InvalidSpec(_))
+        ));
     }
 
     #[test]
     fn a_matching_remote_needs_no_call() {
         let desired = Desired::from_spec(
             "web",
-            &spec(serde_json::json!({"namespaceId": "x", "image": "nginx:1", "maxScale": 3,
-                "environmentVariables": {"A": "1"}, "livenessProbe": {"tcp": {}}})),
+            &spec(
+                serde_json::json!({"namespaceId": "x", "image": "nginx:1", "maxScale": 3,
+                "environmentVariables": {"A": "1"}, "livenessProbe": {"tcp": {}}}),
+            ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let remote = remote_matching(&desired);
@@ -295,21 +377,35 @@ mod tests {
             panic!("expected an update");
         };
         let body = serde_json::to_value(&update).unwrap_or_default();
-        assert_eq!(body, serde_json::json!({"image": "nginx:2", "max_scale": 3}));
+        assert_eq!(
+            body,
+            serde_json::json!({"image": "nginx:2", "max_scale": 3})
+        );
     }
 
     #[test]
     fn secrets_are_sent_only_when_given_and_busy_remotes_wait() {
-        let desired = Desired::from_spec("web", &spec(serde_json::json!({"namespaceId": "x", "image": "i"})))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let desired = Desired::from_spec(
+            "web",
+            &spec(serde_json::json!({"namespaceId": "x", "image": "i"})),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let mut remote = remote_matching(&desired);
         let secrets: BTreeMap<_, _> = [("K".to_owned(), SecretString::new("v"))].into();
-        assert!(matches!(plan(&desired, Some(&remote), Some(secrets.clone()), false), Plan::Update(u)
-            if u.settings.secret_environment_variables.is_some()));
+        assert!(
+            matches!(plan(&desired, Some(&remote), Some(secrets.clone()), false), Plan::Update(u)
+            if u.settings.secret_environment_variables.is_some())
+        );
         remote.status = Status::Updating;
-        assert_eq!(plan(&desired, Some(&remote), Some(secrets), false), Plan::Wait);
+        assert_eq!(
+            plan(&desired, Some(&remote), Some(secrets), false),
+            Plan::Wait
+        );
         remote.status = Status::Error;
         remote.image = "other".into();
-        assert!(matches!(plan(&desired, Some(&remote), None, false), Plan::Update(_)), "a spec fix is sent to a container in error");
+        assert!(
+            matches!(plan(&desired, Some(&remote), None, false), Plan::Update(_)),
+            "a spec fix is sent to a container in error"
+        );
     }
 }

@@ -102,7 +102,10 @@ impl Context {
     pub fn new(kube: kube::Client, clients: ClientPool, config: OperatorConfig) -> Self {
         let metrics = Arc::new(Metrics::default());
         metrics.watch_scaleway(clients.stats().clone());
-        let reporter = Reporter { controller: "scaleway-serverless-operator".into(), instance: std::env::var("POD_NAME").ok() };
+        let reporter = Reporter {
+            controller: "scaleway-serverless-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
         Self {
             recorder: Recorder::new(kube.clone(), reporter),
             namespaces: RemoteCache::new(config.resync_period),
@@ -119,7 +122,9 @@ impl Context {
 
     /// The steady-state requeue: the resync period with ±10% jitter, so objects spread out.
     pub fn resync(&self) -> Duration {
-        self.config.resync_period.mul_f64(0.9 + 0.2 * fastrand::f64())
+        self.config
+            .resync_period
+            .mul_f64(0.9 + 0.2 * fastrand::f64())
     }
 }
 
@@ -133,7 +138,10 @@ mod tests {
         let base = Duration::from_secs(1);
         let cap = Duration::from_secs(10);
         let first = backoff.next("a", base, cap);
-        assert!(first >= Duration::from_millis(800) && first <= Duration::from_millis(1200), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(800) && first <= Duration::from_millis(1200),
+            "{first:?}"
+        );
         let second = backoff.next("a", base, cap);
         assert!(second >= Duration::from_millis(1600), "{second:?}");
         for _ in 0..10 {
@@ -141,6 +149,9 @@ mod tests {
         }
         backoff.reset("a");
         assert!(backoff.next("a", base, cap) <= Duration::from_millis(1200));
-        assert!(backoff.next("b", base, cap) <= Duration::from_millis(1200), "per key");
+        assert!(
+            backoff.next("b", base, cap) <= Duration::from_millis(1200),
+            "per key"
+        );
     }
 }

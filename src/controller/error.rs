@@ -69,7 +69,10 @@ impl Error {
 
     /// Wraps a Kubernetes error with what we were doing.
     pub fn kube(action: &'static str) -> impl FnOnce(kube::Error) -> Error {
-        move |source| Error::Kube { action, source: Box::new(source) }
+        move |source| Error::Kube {
+            action,
+            source: Box::new(source),
+        }
     }
 
     /// Stable CamelCase reason: condition reason, event reason and metric label.
@@ -129,15 +132,28 @@ mod tests {
         assert_eq!(busy.reason(), "ScalewayTransientState");
         let limited = Error::Scaleway {
             action: "list containers",
-            source: scaleway::Error::RateLimited { route: "r", retry_after: Some(Duration::from_secs(4)) },
+            source: scaleway::Error::RateLimited {
+                route: "r",
+                retry_after: Some(Duration::from_secs(4)),
+            },
         };
-        assert_eq!(limited.recovery(), Recovery::RetryAfter(Duration::from_secs(4)));
+        assert_eq!(
+            limited.recovery(),
+            Recovery::RetryAfter(Duration::from_secs(4))
+        );
         let invalid = Error::Scaleway {
             action: "create container",
-            source: scaleway::Error::InvalidArgument { route: "r", message: "m".into(), details: vec![] },
+            source: scaleway::Error::InvalidArgument {
+                route: "r",
+                message: "m".into(),
+                details: vec![],
+            },
         };
         assert_eq!(invalid.recovery(), Recovery::Stalled);
         assert_eq!(Error::InvalidSpec("x".into()).recovery(), Recovery::Stalled);
-        assert_eq!(Error::SecretNotFound("x".into()).recovery(), Recovery::WaitForDependency);
+        assert_eq!(
+            Error::SecretNotFound("x".into()).recovery(),
+            Recovery::WaitForDependency
+        );
     }
 }

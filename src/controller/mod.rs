@@ -40,7 +40,10 @@ pub enum Scope {
     Namespace(String),
 }
 
-fn api<K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>>(client: &kube::Client, scope: &Scope) -> Api<K> {
+fn api<K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>>(
+    client: &kube::Client,
+    scope: &Scope,
+) -> Api<K> {
     match scope {
         Scope::Cluster => Api::all(client.clone()),
         Scope::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
@@ -51,7 +54,9 @@ fn api<K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A CRD is not installed (or not served yet).
-    #[error("the {kind} CRD is not served by the API server: install it with `kubectl apply --server-side -f crds/` (or the Helm chart)")]
+    #[error(
+        "the {kind} CRD is not served by the API server: install it with `kubectl apply --server-side -f crds/` (or the Helm chart)"
+    )]
     CrdMissing {
         /// The kind.
         kind: &'static str,
@@ -66,11 +71,18 @@ async fn check_served<K: Managed>(client: &kube::Client, scope: &Scope) -> Resul
         .list(&ListParams::default().limit(1))
         .await
         .map(|_| ())
-        .map_err(|source| StartError::CrdMissing { kind: K::KIND, source: Box::new(source) })
+        .map_err(|source| StartError::CrdMissing {
+            kind: K::KIND,
+            source: Box::new(source),
+        })
 }
 
 /// Objects in the same Kubernetes namespace as `other` for which `refers` holds.
-fn referring<K: Resource<DynamicType = ()> + Clone>(store: &Store<K>, namespace: Option<String>, refers: impl Fn(&K) -> bool) -> Vec<ObjectRef<K>> {
+fn referring<K: Resource<DynamicType = ()> + Clone>(
+    store: &Store<K>,
+    namespace: Option<String>,
+    refers: impl Fn(&K) -> bool,
+) -> Vec<ObjectRef<K>> {
     store
         .state()
         .iter()
@@ -86,17 +98,27 @@ fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool
 
 /// A main-watch stream: reflected into a store, and filtered so that only spec changes,
 /// finalizer changes and deletions wake a reconcile (not our own status writes).
-fn main_stream<K: Managed>(api: Api<K>) -> (Store<K>, impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static) {
+fn main_stream<K: Managed>(
+    api: Api<K>,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+) {
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(spec_or_lifecycle::<K>, kube::runtime::PredicateConfig::default());
+        .predicate_filter(
+            spec_or_lifecycle::<K>,
+            kube::runtime::PredicateConfig::default(),
+        );
     (reader, stream)
 }
 
-fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &'static str) -> impl Fn(Result<T, E>) -> std::future::Ready<()> {
+fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(
+    kind: &'static str,
+) -> impl Fn(Result<T, E>) -> std::future::Ready<()> {
     move |result| {
         if let Err(error) = result {
             tracing::debug!(kind, %error, "controller event");
@@ -109,12 +131,16 @@ fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(kind: &'static str) -> i
 fn ready_gauge<K, F>(ctx: &Context, kind: &'static str, store: Store<K>, conditions: F)
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-    F: Fn(&K) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>> + Send + Sync + 'static,
+    F: Fn(&K) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>
+        + Send
+        + Sync
+        + 'static,
 {
     ctx.metrics.watch_ready(
         kind,
         Box::new(move || {
-            let mut counts = std::collections::BTreeMap::from([("True", 0), ("False", 0), ("Unknown", 0)]);
+            let mut counts =
+                std::collections::BTreeMap::from([("True", 0), ("False", 0), ("Unknown", 0)]);
             for object in store.state() {
                 let ready = conditions(&object)
                     .unwrap_or_default()
@@ -138,8 +164,10 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let secrets: Api<Secret> = api(&client, &scope);
     let related = watcher::Config::default();
 
-    let (namespace_store, namespace_stream) = main_stream(api::<ServerlessNamespace>(&client, &scope));
-    let (container_store, container_stream) = main_stream(api::<ServerlessContainer>(&client, &scope));
+    let (namespace_store, namespace_stream) =
+        main_stream(api::<ServerlessNamespace>(&client, &scope));
+    let (container_store, container_stream) =
+        main_stream(api::<ServerlessContainer>(&client, &scope));
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
 
     let namespaces = {
@@ -147,18 +175,37 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         let for_secrets = namespace_store.clone();
         Controller::for_stream(namespace_stream, namespace_store.clone())
             // A namespace being deleted waits for its containers: wake it when they go.
-            .watches(api::<ServerlessContainer>(&client, &scope), related.clone(), move |container| {
-                let name = container.spec.namespace_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-                referring(&for_containers, container.namespace(), |n| n.name_any() == name && n.meta().deletion_timestamp.is_some())
-            })
+            .watches(
+                api::<ServerlessContainer>(&client, &scope),
+                related.clone(),
+                move |container| {
+                    let name = container
+                        .spec
+                        .namespace_ref
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default();
+                    referring(&for_containers, container.namespace(), |n| {
+                        n.name_any() == name && n.meta().deletion_timestamp.is_some()
+                    })
+                },
+            )
             .watches(secrets.clone(), related.clone(), move |secret| {
                 let name = secret.name_any();
                 referring(&for_secrets, secret.namespace(), |n| {
-                    n.spec.credentials_secret_ref.as_ref().is_some_and(|r| r.name == name) || uses_secret(&n.spec.secret_environment_variables, &name)
+                    n.spec
+                        .credentials_secret_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == name)
+                        || uses_secret(&n.spec.secret_environment_variables, &name)
                 })
             })
             .shutdown_on_signal()
-            .run(namespace::reconcile, error_policy::<ServerlessNamespace>, ctx.clone())
+            .run(
+                namespace::reconcile,
+                error_policy::<ServerlessNamespace>,
+                ctx.clone(),
+            )
             .for_each(log_result("ServerlessNamespace"))
     };
 
@@ -169,30 +216,63 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         let namespaces_for_secrets = namespace_store.clone();
         Controller::for_stream(container_stream, container_store.clone())
             // A namespace that becomes Ready (or changes credentials) wakes its containers.
-            .watches(api::<ServerlessNamespace>(&client, &scope), related.clone(), move |namespace| {
-                let name = namespace.name_any();
-                referring(&for_namespaces, namespace.namespace(), |c| c.spec.namespace_ref.as_ref().is_some_and(|r| r.name == name))
-            })
+            .watches(
+                api::<ServerlessNamespace>(&client, &scope),
+                related.clone(),
+                move |namespace| {
+                    let name = namespace.name_any();
+                    referring(&for_namespaces, namespace.namespace(), |c| {
+                        c.spec
+                            .namespace_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                    })
+                },
+            )
             // A container being deleted waits for its triggers: wake it when they go.
-            .watches(api::<ServerlessTrigger>(&client, &scope), related.clone(), move |trigger| {
-                let name = trigger.spec.container_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-                referring(&for_triggers, trigger.namespace(), |c| c.name_any() == name && c.meta().deletion_timestamp.is_some())
-            })
+            .watches(
+                api::<ServerlessTrigger>(&client, &scope),
+                related.clone(),
+                move |trigger| {
+                    let name = trigger
+                        .spec
+                        .container_ref
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default();
+                    referring(&for_triggers, trigger.namespace(), |c| {
+                        c.name_any() == name && c.meta().deletion_timestamp.is_some()
+                    })
+                },
+            )
             .watches(secrets.clone(), related.clone(), move |secret| {
                 let name = secret.name_any();
                 let credential_namespaces: Vec<String> = namespaces_for_secrets
                     .state()
                     .iter()
-                    .filter(|n| n.namespace() == secret.namespace() && n.spec.credentials_secret_ref.as_ref().is_some_and(|r| r.name == name))
+                    .filter(|n| {
+                        n.namespace() == secret.namespace()
+                            && n.spec
+                                .credentials_secret_ref
+                                .as_ref()
+                                .is_some_and(|r| r.name == name)
+                    })
                     .map(|n| n.name_any())
                     .collect();
                 referring(&for_secrets, secret.namespace(), |c| {
                     uses_secret(&c.spec.secret_environment_variables, &name)
-                        || c.spec.namespace_ref.as_ref().is_some_and(|r| credential_namespaces.contains(&r.name))
+                        || c.spec
+                            .namespace_ref
+                            .as_ref()
+                            .is_some_and(|r| credential_namespaces.contains(&r.name))
                 })
             })
             .shutdown_on_signal()
-            .run(container::reconcile, error_policy::<ServerlessContainer>, ctx.clone())
+            .run(
+                container::reconcile,
+                error_policy::<ServerlessContainer>,
+                ctx.clone(),
+            )
             .for_each(log_result("ServerlessContainer"))
     };
 
@@ -201,25 +281,50 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         let for_secrets = trigger_store.clone();
         Controller::for_stream(trigger_stream, trigger_store.clone())
             // A container that becomes Ready wakes its triggers.
-            .watches(api::<ServerlessContainer>(&client, &scope), related.clone(), move |container| {
-                let name = container.name_any();
-                referring(&for_containers, container.namespace(), |t| t.spec.container_ref.as_ref().is_some_and(|r| r.name == name))
-            })
+            .watches(
+                api::<ServerlessContainer>(&client, &scope),
+                related.clone(),
+                move |container| {
+                    let name = container.name_any();
+                    referring(&for_containers, container.namespace(), |t| {
+                        t.spec
+                            .container_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                    })
+                },
+            )
             .watches(secrets, related, move |secret| {
                 let name = secret.name_any();
                 referring(&for_secrets, secret.namespace(), |t| {
-                    t.spec.sqs.as_ref().is_some_and(|s| s.secret_access_key_ref.name == name)
-                        || t.spec.nats.as_ref().is_some_and(|n| n.credentials_ref.name == name)
+                    t.spec
+                        .sqs
+                        .as_ref()
+                        .is_some_and(|s| s.secret_access_key_ref.name == name)
+                        || t.spec
+                            .nats
+                            .as_ref()
+                            .is_some_and(|n| n.credentials_ref.name == name)
                 })
             })
             .shutdown_on_signal()
-            .run(trigger::reconcile, error_policy::<ServerlessTrigger>, ctx.clone())
+            .run(
+                trigger::reconcile,
+                error_policy::<ServerlessTrigger>,
+                ctx.clone(),
+            )
             .for_each(log_result("ServerlessTrigger"))
     };
 
-    ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| n.status.as_ref().map(|s| s.conditions.clone()));
-    ready_gauge(&ctx, "ServerlessContainer", container_store.clone(), |c| c.status.as_ref().map(|s| s.conditions.clone()));
-    ready_gauge(&ctx, "ServerlessTrigger", trigger_store.clone(), |t| t.status.as_ref().map(|s| s.conditions.clone()));
+    ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| {
+        n.status.as_ref().map(|s| s.conditions.clone())
+    });
+    ready_gauge(&ctx, "ServerlessContainer", container_store.clone(), |c| {
+        c.status.as_ref().map(|s| s.conditions.clone())
+    });
+    ready_gauge(&ctx, "ServerlessTrigger", trigger_store.clone(), |t| {
+        t.status.as_ref().map(|s| s.conditions.clone())
+    });
     tracing::info!("controllers started");
     futures::join!(namespaces, containers, triggers);
     Ok(())

@@ -15,8 +15,13 @@ use super::observe::Lookup;
 use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
-use crate::crd::{DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus};
-use crate::scaleway::types::{CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest};
+use crate::crd::{
+    DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessNamespaceSpec,
+    ServerlessNamespaceStatus,
+};
+use crate::scaleway::types::{
+    CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest,
+};
 use crate::scaleway::{self, SecretString, check_region};
 
 impl Managed for ServerlessNamespace {
@@ -28,14 +33,21 @@ impl Managed for ServerlessNamespace {
     fn conditions(status: &Self::Status) -> &[Condition] {
         &status.conditions
     }
-    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>) {
+    fn set_conditions(
+        status: &mut Self::Status,
+        conditions: Vec<Condition>,
+        generation: Option<i64>,
+    ) {
         status.conditions = conditions;
         status.observed_generation = generation;
     }
 }
 
 /// Entry point for the Controller.
-pub async fn reconcile(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    object: Arc<ServerlessNamespace>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 
@@ -48,11 +60,18 @@ struct Placement {
 
 impl Placement {
     fn cache_scope(&self) -> String {
-        format!("{}|{}|{}", self.scope.identity, self.region, self.project_id)
+        format!(
+            "{}|{}|{}",
+            self.scope.identity, self.region, self.project_id
+        )
     }
 }
 
-async fn placement(object: &ServerlessNamespace, ctx: &Context, secrets: &mut SecretReader) -> Result<Placement, Error> {
+async fn placement(
+    object: &ServerlessNamespace,
+    ctx: &Context,
+    secrets: &mut SecretReader,
+) -> Result<Placement, Error> {
     let scope = match &object.spec.credentials_secret_ref {
         Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
         None => ctx.clients.default_scope()?,
@@ -71,27 +90,51 @@ async fn placement(object: &ServerlessNamespace, ctx: &Context, secrets: &mut Se
         .or_else(|| object.status.as_ref().and_then(|s| s.project_id.clone()))
         .or_else(|| scope.default_project_id.clone())
         .ok_or_else(|| Error::InvalidSpec("no Scaleway project: set spec.projectId, SCW_DEFAULT_PROJECT_ID in the credentials Secret, or the operator's --default-project-id".into()))?;
-    Ok(Placement { scope, region, project_id })
+    Ok(Placement {
+        scope,
+        region,
+        project_id,
+    })
 }
 
 /// The smallest UpdateNamespace that makes `remote` match the spec.
-pub fn update_for(spec: &ServerlessNamespaceSpec, remote: &Namespace, secrets: Option<std::collections::BTreeMap<String, SecretString>>) -> UpdateNamespaceRequest {
+pub fn update_for(
+    spec: &ServerlessNamespaceSpec,
+    remote: &Namespace,
+    secrets: Option<std::collections::BTreeMap<String, SecretString>>,
+) -> UpdateNamespaceRequest {
     UpdateNamespaceRequest {
-        description: spec.description.clone().filter(|d| d != &remote.description),
-        environment_variables: spec.environment_variables.clone().filter(|e| e != &remote.environment_variables),
+        description: spec
+            .description
+            .clone()
+            .filter(|d| d != &remote.description),
+        environment_variables: spec
+            .environment_variables
+            .clone()
+            .filter(|e| e != &remote.environment_variables),
         secret_environment_variables: secrets,
         tags: spec.tags.clone().filter(|t| t != &remote.tags),
     }
 }
 
-async fn observe(object: &ServerlessNamespace, ctx: &Context, placement: &Placement, name: &str) -> Result<Option<Namespace>, Error> {
+async fn observe(
+    object: &ServerlessNamespace,
+    ctx: &Context,
+    placement: &Placement,
+    name: &str,
+) -> Result<Option<Namespace>, Error> {
     let api = placement.scope.client.region(&placement.region);
     let cache_scope = placement.cache_scope();
-    let filter = NamespaceFilter { project_id: Some(placement.project_id.clone()), ..Default::default() };
+    let filter = NamespaceFilter {
+        project_id: Some(placement.project_id.clone()),
+        ..Default::default()
+    };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let found = ctx
         .namespaces
-        .find(&cache_scope, Lookup { id, name }, || api.list_all_namespaces(&filter))
+        .find(&cache_scope, Lookup { id, name }, || {
+            api.list_all_namespaces(&filter)
+        })
         .await
         .map_err(Error::scaleway("list namespaces"))?;
     let Some(found) = found else { return Ok(None) };
@@ -116,19 +159,30 @@ async fn apply(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Ac
     reconciler::finish(object.as_ref(), &ctx, outcome).await
 }
 
-async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Report<ServerlessNamespaceStatus>, Error> {
+async fn apply_steps(
+    object: &ServerlessNamespace,
+    ctx: &Context,
+) -> Result<Report<ServerlessNamespaceStatus>, Error> {
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let placement = placement(object, ctx, &mut secrets).await?;
-    let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+    let name = object
+        .spec
+        .name
+        .clone()
+        .unwrap_or_else(|| object.name_any());
     let secret_values = match &object.spec.secret_environment_variables {
         Some(vars) => Some(secrets.env(vars).await?),
         None => None,
     };
-    let secrets_digest = secret_values.as_ref().and_then(|v| digest(&ctx.config.digest_key, v));
+    let secrets_digest = secret_values
+        .as_ref()
+        .and_then(|v| digest(&ctx.config.digest_key, v));
     let previous = object.status.clone().unwrap_or_default();
     let remote = observe(object, ctx, &placement, &name).await?;
     let secrets_to_send = secret_values.clone().filter(|values| {
-        let keys_differ = remote.as_ref().is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
+        let keys_differ = remote
+            .as_ref()
+            .is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
         previous.secrets_digest != secrets_digest || keys_differ
     });
 
@@ -159,23 +213,45 @@ async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Repo
                 }
             };
             ctx.namespaces.put(&cache_scope, &created).await;
-            events.push(("Created", format!("created Scaleway namespace {} ({})", created.name, created.id)));
+            events.push((
+                "Created",
+                format!(
+                    "created Scaleway namespace {} ({})",
+                    created.name, created.id
+                ),
+            ));
             status.secrets_digest = secrets_digest;
             created
         }
-        Some(remote) if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked => remote,
+        Some(remote)
+            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
+        {
+            remote
+        }
         Some(remote) => {
             if previous.id.is_none() {
-                events.push(("Adopted", format!("adopted existing Scaleway namespace {} ({})", remote.name, remote.id)));
+                events.push((
+                    "Adopted",
+                    format!(
+                        "adopted existing Scaleway namespace {} ({})",
+                        remote.name, remote.id
+                    ),
+                ));
             }
             let update = update_for(&object.spec, &remote, secrets_to_send);
             if update.is_empty() {
                 remote
             } else {
                 let sent_secrets = update.secret_environment_variables.is_some();
-                let updated = api.update_namespace(&remote.id, &update).await.map_err(Error::scaleway("update namespace"))?;
+                let updated = api
+                    .update_namespace(&remote.id, &update)
+                    .await
+                    .map_err(Error::scaleway("update namespace"))?;
                 ctx.namespaces.put(&cache_scope, &updated).await;
-                events.push(("Updated", format!("updated Scaleway namespace {}", updated.id)));
+                events.push((
+                    "Updated",
+                    format!("updated Scaleway namespace {}", updated.id),
+                ));
                 if sent_secrets {
                     status.secrets_digest = secrets_digest;
                 }
@@ -188,7 +264,12 @@ async fn apply_steps(object: &ServerlessNamespace, ctx: &Context) -> Result<Repo
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
     let assessment = assess("namespace", &remote.status, status.error_message.as_deref());
     let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report { status, assessment, action, events })
+    Ok(Report {
+        status,
+        assessment,
+        action,
+        events,
+    })
 }
 
 /// Deletion: honours the policy; waits until no ServerlessContainer references this
@@ -204,17 +285,37 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         .map_err(Error::kube("list ServerlessContainers"))?
         .items
         .into_iter()
-        .filter(|c| c.spec.namespace_ref.as_ref().is_some_and(|r| r.name == object.name_any()))
+        .filter(|c| {
+            c.spec
+                .namespace_ref
+                .as_ref()
+                .is_some_and(|r| r.name == object.name_any())
+        })
         .count();
     if dependents > 0 {
-        let message = format!("waiting for {dependents} ServerlessContainer(s) that reference this namespace to be deleted");
-        reconciler::write_status(object, &ctx, object.status.clone().unwrap_or_default(), &Assessment::progressing("Deleting", message.clone())).await?;
+        let message = format!(
+            "waiting for {dependents} ServerlessContainer(s) that reference this namespace to be deleted"
+        );
+        reconciler::write_status(
+            object,
+            &ctx,
+            object.status.clone().unwrap_or_default(),
+            &Assessment::progressing("Deleting", message.clone()),
+        )
+        .await?;
         return Err(Error::Deleting(message));
     }
     let previous = object.status.clone().unwrap_or_default();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
         let id = previous.id.unwrap_or_default();
-        reconciler::publish(object, &ctx, EventType::Normal, "Orphaned", format!("left Scaleway namespace {id} in place (deletionPolicy: Orphan)")).await;
+        reconciler::publish(
+            object,
+            &ctx,
+            EventType::Normal,
+            "Orphaned",
+            format!("left Scaleway namespace {id} in place (deletionPolicy: Orphan)"),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
@@ -224,7 +325,11 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         Err(_) if previous.id.is_none() => return Ok(Action::await_change()),
         Err(error) => return Err(error),
     };
-    let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+    let name = object
+        .spec
+        .name
+        .clone()
+        .unwrap_or_else(|| object.name_any());
     let api = placement.scope.client.region(&placement.region);
     let remote = match &previous.id {
         Some(id) => match api.get_namespace(id).await {
@@ -233,7 +338,11 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
             Err(error) => return Err(Error::scaleway("get namespace")(error)),
         },
         None => api
-            .list_all_namespaces(&NamespaceFilter { project_id: Some(placement.project_id.clone()), name: Some(name.clone()), ..Default::default() })
+            .list_all_namespaces(&NamespaceFilter {
+                project_id: Some(placement.project_id.clone()),
+                name: Some(name.clone()),
+                ..Default::default()
+            })
             .await
             .map_err(Error::scaleway("list namespaces"))?
             .into_iter()
@@ -244,7 +353,14 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         if let Some(id) = &previous.id {
             ctx.namespaces.remove(&cache_scope, id).await;
         }
-        reconciler::publish(object, &ctx, EventType::Normal, "Deleted", format!("Scaleway namespace {name} is deleted")).await;
+        reconciler::publish(
+            object,
+            &ctx,
+            EventType::Normal,
+            "Deleted",
+            format!("Scaleway namespace {name} is deleted"),
+        )
+        .await;
         return Ok(Action::await_change());
     };
     if !remote.status.is_transient() {
@@ -256,7 +372,16 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         }
     }
     let message = format!("waiting for Scaleway to delete namespace {}", remote.id);
-    let status = ServerlessNamespaceStatus { remote_status: Some("deleting".into()), ..previous };
-    reconciler::write_status(object, &ctx, status, &Assessment::progressing("Deleting", message.clone())).await?;
+    let status = ServerlessNamespaceStatus {
+        remote_status: Some("deleting".into()),
+        ..previous
+    };
+    reconciler::write_status(
+        object,
+        &ctx,
+        status,
+        &Assessment::progressing("Deleting", message.clone()),
+    )
+    .await?;
     Err(Error::Deleting(message))
 }

@@ -64,7 +64,10 @@ pub struct Lookup<'a> {
 impl<T: RemoteObject> RemoteCache<T> {
     /// A cache whose snapshots live `ttl` (the resync period).
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, slots: Mutex::new(HashMap::new()) }
+        Self {
+            ttl,
+            slots: Mutex::new(HashMap::new()),
+        }
     }
 
     fn slot(&self, scope: &str) -> Slot<T> {
@@ -76,24 +79,41 @@ impl<T: RemoteObject> RemoteCache<T> {
 
     /// Finds an object in `scope`, listing the scope first when its snapshot is missing or
     /// older than the resync period.
-    pub async fn find<E, F, Fut>(&self, scope: &str, lookup: Lookup<'_>, list: F) -> Result<Option<T>, E>
+    pub async fn find<E, F, Fut>(
+        &self,
+        scope: &str,
+        lookup: Lookup<'_>,
+        list: F,
+    ) -> Result<Option<T>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<T>, E>>,
     {
         let slot = self.slot(scope);
         let mut snapshot = slot.lock().await;
-        let stale = snapshot.as_ref().is_none_or(|s| s.fetched_at.elapsed() >= self.ttl);
+        let stale = snapshot
+            .as_ref()
+            .is_none_or(|s| s.fetched_at.elapsed() >= self.ttl);
         if stale {
             let items = list().await?;
             *snapshot = Some(Snapshot {
                 fetched_at: Instant::now(),
-                by_id: items.into_iter().map(|item| (item.id().to_owned(), item)).collect(),
+                by_id: items
+                    .into_iter()
+                    .map(|item| (item.id().to_owned(), item))
+                    .collect(),
             });
         }
-        let Some(snapshot) = snapshot.as_ref() else { return Ok(None) };
+        let Some(snapshot) = snapshot.as_ref() else {
+            return Ok(None);
+        };
         let by_id = lookup.id.and_then(|id| snapshot.by_id.get(id));
-        let found = by_id.or_else(|| snapshot.by_id.values().find(|item| item.name() == lookup.name));
+        let found = by_id.or_else(|| {
+            snapshot
+                .by_id
+                .values()
+                .find(|item| item.name() == lookup.name)
+        });
         Ok(found.cloned())
     }
 
@@ -130,7 +150,12 @@ mod tests {
     use super::*;
 
     fn container(id: &str, name: &str) -> Container {
-        Container { id: id.into(), name: name.into(), status: Status::Ready, ..Default::default() }
+        Container {
+            id: id.into(),
+            name: name.into(),
+            status: Status::Ready,
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -141,15 +166,51 @@ mod tests {
             lists.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(vec![container("1", "a"), container("2", "b")])
         };
-        let a = cache.find("s", Lookup { id: Some("1"), name: "a" }, list).await;
-        let b = cache.find("s", Lookup { id: None, name: "b" }, list).await;
-        let missing = cache.find("s", Lookup { id: None, name: "c" }, list).await;
+        let a = cache
+            .find(
+                "s",
+                Lookup {
+                    id: Some("1"),
+                    name: "a",
+                },
+                list,
+            )
+            .await;
+        let b = cache
+            .find(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "b",
+                },
+                list,
+            )
+            .await;
+        let missing = cache
+            .find(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "c",
+                },
+                list,
+            )
+            .await;
         assert_eq!(a.ok().flatten().map(|c| c.name), Some("a".into()));
         assert_eq!(b.ok().flatten().map(|c| c.id), Some("2".into()));
         assert_eq!(missing, Ok(None));
         assert_eq!(lists.load(Ordering::SeqCst), 1);
         cache.invalidate("s").await;
-        let _ = cache.find("s", Lookup { id: None, name: "a" }, list).await;
+        let _ = cache
+            .find(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "a",
+                },
+                list,
+            )
+            .await;
         assert_eq!(lists.load(Ordering::SeqCst), 2);
     }
 
@@ -157,11 +218,47 @@ mod tests {
     async fn puts_and_removes_update_the_snapshot() {
         let cache = RemoteCache::new(Duration::from_secs(60));
         let list = || async { Ok::<_, ()>(vec![container("1", "a")]) };
-        let _ = cache.find("s", Lookup { id: None, name: "a" }, list).await;
+        let _ = cache
+            .find(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "a",
+                },
+                list,
+            )
+            .await;
         cache.put("s", &container("3", "c")).await;
         cache.remove("s", "1").await;
-        assert_eq!(cache.find("s", Lookup { id: None, name: "c" }, list).await.ok().flatten().map(|c| c.id), Some("3".into()));
-        assert_eq!(cache.find("s", Lookup { id: Some("1"), name: "a" }, list).await, Ok(None));
+        assert_eq!(
+            cache
+                .find(
+                    "s",
+                    Lookup {
+                        id: None,
+                        name: "c"
+                    },
+                    list
+                )
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.id),
+            Some("3".into())
+        );
+        assert_eq!(
+            cache
+                .find(
+                    "s",
+                    Lookup {
+                        id: Some("1"),
+                        name: "a"
+                    },
+                    list
+                )
+                .await,
+            Ok(None)
+        );
     }
 
     #[tokio::test]
@@ -172,8 +269,26 @@ mod tests {
             lists.fetch_add(1, Ordering::SeqCst);
             Ok::<_, ()>(vec![])
         };
-        let _ = cache.find::<(), _, _>("s", Lookup { id: None, name: "a" }, list).await;
-        let _ = cache.find::<(), _, _>("s", Lookup { id: None, name: "a" }, list).await;
+        let _ = cache
+            .find::<(), _, _>(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "a",
+                },
+                list,
+            )
+            .await;
+        let _ = cache
+            .find::<(), _, _>(
+                "s",
+                Lookup {
+                    id: None,
+                    name: "a",
+                },
+                list,
+            )
+            .await;
         assert_eq!(lists.load(Ordering::SeqCst), 2);
     }
 }

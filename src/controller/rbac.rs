@@ -35,9 +35,24 @@ pub const PERMISSIONS: &[Permission] = &[
         verbs: &["get", "list", "watch", "patch"],
         why: "watch the kind; add and remove the finalizer (JSON patch)",
     },
-    Permission { api_group: crate::crd::GROUP, resource: "serverlessnamespaces/status", verbs: &["patch"], why: "write status" },
-    Permission { api_group: crate::crd::GROUP, resource: "serverlesscontainers/status", verbs: &["patch"], why: "write status" },
-    Permission { api_group: crate::crd::GROUP, resource: "serverlesstriggers/status", verbs: &["patch"], why: "write status" },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessnamespaces/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlesscontainers/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlesstriggers/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
     Permission {
         api_group: "",
         resource: "secrets",

@@ -42,7 +42,11 @@ pub trait Managed:
     /// Conditions of a status.
     fn conditions(status: &Self::Status) -> &[Condition];
     /// Sets conditions and observed generation.
-    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>);
+    fn set_conditions(
+        status: &mut Self::Status,
+        conditions: Vec<Condition>,
+        generation: Option<i64>,
+    );
 }
 
 /// What a successful step produced: the status facts, how the object stands, when to look
@@ -60,7 +64,12 @@ pub struct Report<S> {
 
 /// A stable key for per-object counters.
 pub fn object_key<K: Managed>(object: &K) -> String {
-    format!("{}/{}/{}", K::KIND, object.namespace().unwrap_or_default(), object.name_any())
+    format!(
+        "{}/{}/{}",
+        K::KIND,
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    )
 }
 
 tokio::task_local! {
@@ -71,7 +80,12 @@ tokio::task_local! {
 
 /// Runs `apply` or `cleanup` under the finalizer, flattens its errors, and records the
 /// reconcile's result and duration.
-pub async fn reconcile<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
+pub async fn reconcile<K, A, AF, C, CF>(
+    object: Arc<K>,
+    ctx: Arc<Context>,
+    apply: A,
+    cleanup: C,
+) -> Result<Action, Error>
 where
     K: Managed,
     A: FnOnce(Arc<K>, Arc<Context>) -> AF,
@@ -95,7 +109,12 @@ where
     result
 }
 
-async fn finalized<K, A, AF, C, CF>(object: Arc<K>, ctx: Arc<Context>, apply: A, cleanup: C) -> Result<Action, Error>
+async fn finalized<K, A, AF, C, CF>(
+    object: Arc<K>,
+    ctx: Arc<Context>,
+    apply: A,
+    cleanup: C,
+) -> Result<Action, Error>
 where
     K: Managed,
     A: FnOnce(Arc<K>, Arc<Context>) -> AF,
@@ -114,8 +133,14 @@ where
     .await;
     result.map_err(|error| match error {
         finalizer::Error::ApplyFailed(error) | finalizer::Error::CleanupFailed(error) => error,
-        finalizer::Error::AddFinalizer(source) => Error::Kube { action: "add finalizer", source: Box::new(source) },
-        finalizer::Error::RemoveFinalizer(source) => Error::Kube { action: "remove finalizer", source: Box::new(source) },
+        finalizer::Error::AddFinalizer(source) => Error::Kube {
+            action: "add finalizer",
+            source: Box::new(source),
+        },
+        finalizer::Error::RemoveFinalizer(source) => Error::Kube {
+            action: "remove finalizer",
+            source: Box::new(source),
+        },
         other => Error::InvalidSpec(other.to_string()),
     })
 }
@@ -123,7 +148,11 @@ where
 /// Writes the status of a report (or of a failure), publishes its events, and turns it
 /// into the next action. Failures are reported in status, not returned, unless `keep_error`
 /// (cleanup must fail to keep the finalizer).
-pub async fn finish<K: Managed>(object: &K, ctx: &Context, outcome: Result<Report<K::Status>, Error>) -> Result<Action, Error> {
+pub async fn finish<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    outcome: Result<Report<K::Status>, Error>,
+) -> Result<Action, Error> {
     let key = object_key(object);
     match outcome {
         Ok(report) => {
@@ -140,7 +169,14 @@ pub async fn finish<K: Managed>(object: &K, ctx: &Context, outcome: Result<Repor
             let previous = object.status().cloned().unwrap_or_default();
             let assessment = Assessment::failed(error.reason(), error.to_string(), stalled);
             write_status(object, ctx, previous, &assessment).await?;
-            publish(object, ctx, EventType::Warning, error.reason(), error.to_string()).await;
+            publish(
+                object,
+                ctx,
+                EventType::Warning,
+                error.reason(),
+                error.to_string(),
+            )
+            .await;
             Ok(requeue_after_error(&error, &key, ctx))
         }
     }
@@ -153,9 +189,19 @@ pub fn requeue_after_error(error: &Error, key: &str, ctx: &Context) -> Action {
     match error.recovery() {
         Recovery::Stalled => Action::await_change(),
         Recovery::RetryAfter(delay) => Action::requeue(delay.mul_f64(1.0 + 0.2 * fastrand::f64())),
-        Recovery::Retry => Action::requeue(ctx.backoff.next(key, Duration::from_secs(1), config.retry_max)),
-        Recovery::WaitForDependency => Action::requeue(ctx.backoff.next(key, Duration::from_secs(2), Duration::from_secs(60))),
-        Recovery::Poll => Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max)),
+        Recovery::Retry => Action::requeue(ctx.backoff.next(
+            key,
+            Duration::from_secs(1),
+            config.retry_max,
+        )),
+        Recovery::WaitForDependency => Action::requeue(ctx.backoff.next(
+            key,
+            Duration::from_secs(2),
+            Duration::from_secs(60),
+        )),
+        Recovery::Poll => {
+            Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))
+        }
     }
 }
 
@@ -167,7 +213,12 @@ pub fn error_policy<K: Managed>(object: Arc<K>, error: &Error, ctx: Arc<Context>
 }
 
 /// Writes `status` with conditions from `assessment`, unless it equals the current status.
-pub async fn write_status<K: Managed>(object: &K, ctx: &Context, mut status: K::Status, assessment: &Assessment) -> Result<(), Error> {
+pub async fn write_status<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    mut status: K::Status,
+    assessment: &Assessment,
+) -> Result<(), Error> {
     let current = object.status();
     let previous_conditions = current.map(K::conditions).unwrap_or_default();
     let generation = object.meta().generation;
@@ -184,14 +235,24 @@ pub async fn write_status<K: Managed>(object: &K, ctx: &Context, mut status: K::
     }
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let patch = conditions::status_patch(current, &status);
-    api.patch_status(&object.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(Error::kube("write status"))?;
+    api.patch_status(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(Error::kube("write status"))?;
     Ok(())
 }
 
 /// Publishes an event; a failure to publish is logged, never fatal. Notes are cut to 1 KiB.
-pub async fn publish<K: Managed>(object: &K, ctx: &Context, type_: EventType, reason: &str, mut note: String) {
+pub async fn publish<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    type_: EventType,
+    reason: &str,
+    mut note: String,
+) {
     if note.len() > 1024 {
         let mut cut = 1024;
         while !note.is_char_boundary(cut) {
@@ -199,7 +260,13 @@ pub async fn publish<K: Managed>(object: &K, ctx: &Context, type_: EventType, re
         }
         note.truncate(cut);
     }
-    let event = Event { type_, reason: reason.to_owned(), note: Some(note), action: reason.to_owned(), secondary: None };
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: reason.to_owned(),
+        secondary: None,
+    };
     if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
         tracing::warn!(%error, reason, "could not publish event");
     }
@@ -232,7 +299,11 @@ mod tests {
         let base = spec_or_lifecycle(&object);
         object.metadata.resource_version = Some("42".into());
         object.metadata.annotations = Some([("a".to_owned(), "b".to_owned())].into());
-        assert_eq!(spec_or_lifecycle(&object), base, "a status-only write changes only resourceVersion");
+        assert_eq!(
+            spec_or_lifecycle(&object),
+            base,
+            "a status-only write changes only resourceVersion"
+        );
         object.metadata.generation = Some(2);
         let spec_changed = spec_or_lifecycle(&object);
         assert_ne!(spec_changed, base);

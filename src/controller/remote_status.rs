@@ -17,20 +17,39 @@ pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Asses
                 Some(message) => format!("Scaleway reports the {kind} in error: {message}"),
                 None => format!("Scaleway reports the {kind} in error"),
             };
-            Assessment { synced: Ok(()), ..Assessment::failed("RemoteError", message, true) }
+            Assessment {
+                synced: Ok(()),
+                ..Assessment::failed("RemoteError", message, true)
+            }
         }
         Status::Locked => Assessment {
             synced: Ok(()),
-            ..Assessment::failed("RemoteLocked", format!("Scaleway reports the {kind} locked: it cannot be modified"), true)
+            ..Assessment::failed(
+                "RemoteLocked",
+                format!("Scaleway reports the {kind} locked: it cannot be modified"),
+                true,
+            )
         },
-        Status::Creating => Assessment::progressing("Creating", format!("Scaleway is creating the {kind}")),
-        Status::Updating => Assessment::progressing("Updating", format!("Scaleway is rolling out the {kind}")),
-        Status::Deleting => Assessment::progressing("Deleting", format!("Scaleway is deleting the {kind}")),
-        Status::Locking => Assessment::progressing("Locking", format!("Scaleway is locking the {kind}")),
-        Status::Upgrading => Assessment::progressing("Upgrading", format!("Scaleway is upgrading the {kind} (planned maintenance)")),
-        Status::UnknownStatus | Status::Unknown(_) => {
-            Assessment::progressing("RemoteStatusUnknown", format!("Scaleway reports the {kind} in status {status:?}"))
+        Status::Creating => {
+            Assessment::progressing("Creating", format!("Scaleway is creating the {kind}"))
         }
+        Status::Updating => {
+            Assessment::progressing("Updating", format!("Scaleway is rolling out the {kind}"))
+        }
+        Status::Deleting => {
+            Assessment::progressing("Deleting", format!("Scaleway is deleting the {kind}"))
+        }
+        Status::Locking => {
+            Assessment::progressing("Locking", format!("Scaleway is locking the {kind}"))
+        }
+        Status::Upgrading => Assessment::progressing(
+            "Upgrading",
+            format!("Scaleway is upgrading the {kind} (planned maintenance)"),
+        ),
+        Status::UnknownStatus | Status::Unknown(_) => Assessment::progressing(
+            "RemoteStatusUnknown",
+            format!("Scaleway reports the {kind} in status {status:?}"),
+        ),
     }
 }
 
@@ -41,7 +60,10 @@ pub fn requeue_for(status: &Status, key: &str, ctx: &Context) -> Action {
         ctx.polls.reset(key);
         Action::requeue(ctx.resync())
     } else {
-        Action::requeue(ctx.polls.next(key, ctx.config.poll_initial, ctx.config.poll_max))
+        Action::requeue(
+            ctx.polls
+                .next(key, ctx.config.poll_initial, ctx.config.poll_max),
+        )
     }
 }
 
@@ -54,15 +76,27 @@ mod tests {
         let assessment = assess("container", &Status::Error, Some("image pull failed"));
         assert!(assessment.ready.is_err());
         let text = format!("{assessment:?}");
-        assert!(text.contains("image pull failed") && text.contains("RemoteError"), "{text}");
+        assert!(
+            text.contains("image pull failed") && text.contains("RemoteError"),
+            "{text}"
+        );
         assert!(assessment.stalled.is_some());
     }
 
     #[test]
     fn transient_statuses_are_progress() {
-        for status in [Status::Creating, Status::Updating, Status::Deleting, Status::Upgrading] {
+        for status in [
+            Status::Creating,
+            Status::Updating,
+            Status::Deleting,
+            Status::Upgrading,
+        ] {
             let assessment = assess("namespace", &status, None);
-            assert!(assessment.ready.is_err() && assessment.reconciling.is_some() && assessment.synced.is_ok());
+            assert!(
+                assessment.ready.is_err()
+                    && assessment.reconciling.is_some()
+                    && assessment.synced.is_ok()
+            );
         }
         assert!(assess("trigger", &Status::Ready, None).ready.is_ok());
     }

@@ -22,12 +22,20 @@ pub struct SecretReader {
 impl SecretReader {
     /// A reader for the Secrets of `namespace`.
     pub fn new(client: kube::Client, namespace: &str) -> Self {
-        Self { api: Api::namespaced(client, namespace), namespace: namespace.to_owned(), cache: BTreeMap::new() }
+        Self {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_owned(),
+            cache: BTreeMap::new(),
+        }
     }
 
     async fn secret(&mut self, name: &str) -> Result<Option<&Secret>, Error> {
         if !self.cache.contains_key(name) {
-            let secret = self.api.get_opt(name).await.map_err(Error::kube("read Secret"))?;
+            let secret = self
+                .api
+                .get_opt(name)
+                .await
+                .map_err(Error::kube("read Secret"))?;
             self.cache.insert(name.to_owned(), secret);
         }
         Ok(self.cache.get(name).and_then(Option::as_ref))
@@ -37,12 +45,22 @@ impl SecretReader {
     pub async fn value(&mut self, selector: &SecretKeySelector) -> Result<SecretString, Error> {
         let namespace = self.namespace.clone();
         let Some(secret) = self.secret(&selector.name).await? else {
-            return Err(Error::SecretNotFound(format!("Secret {namespace}/{} not found", selector.name)));
+            return Err(Error::SecretNotFound(format!(
+                "Secret {namespace}/{} not found",
+                selector.name
+            )));
         };
-        let bytes = secret.data.as_ref().and_then(|data| data.get(&selector.key)).map(|b| b.0.clone());
+        let bytes = secret
+            .data
+            .as_ref()
+            .and_then(|data| data.get(&selector.key))
+            .map(|b| b.0.clone());
         let text = match bytes {
             Some(bytes) => String::from_utf8(bytes).map_err(|_| {
-                Error::InvalidSpec(format!("key {} of Secret {namespace}/{} is not UTF-8 text", selector.key, selector.name))
+                Error::InvalidSpec(format!(
+                    "key {} of Secret {namespace}/{} is not UTF-8 text",
+                    selector.key, selector.name
+                ))
             })?,
             None => secret
                 .string_data
@@ -50,14 +68,20 @@ impl SecretReader {
                 .and_then(|data| data.get(&selector.key))
                 .cloned()
                 .ok_or_else(|| {
-                    Error::SecretNotFound(format!("Secret {namespace}/{} has no key {}", selector.name, selector.key))
+                    Error::SecretNotFound(format!(
+                        "Secret {namespace}/{} has no key {}",
+                        selector.name, selector.key
+                    ))
                 })?,
         };
         Ok(SecretString::new(text))
     }
 
     /// Every value of a secret environment variable list, by variable name.
-    pub async fn env(&mut self, vars: &[SecretEnvVar]) -> Result<BTreeMap<String, SecretString>, Error> {
+    pub async fn env(
+        &mut self,
+        vars: &[SecretEnvVar],
+    ) -> Result<BTreeMap<String, SecretString>, Error> {
         let mut values = BTreeMap::new();
         for var in vars {
             values.insert(var.name.clone(), self.value(&var.secret_key_ref).await?);
@@ -67,7 +91,13 @@ impl SecretReader {
 
     /// An optional key of a Secret: `None` when the key is absent.
     pub async fn optional(&mut self, name: &str, key: &str) -> Result<Option<SecretString>, Error> {
-        match self.value(&SecretKeySelector { name: name.to_owned(), key: key.to_owned() }).await {
+        match self
+            .value(&SecretKeySelector {
+                name: name.to_owned(),
+                key: key.to_owned(),
+            })
+            .await
+        {
             Ok(value) => Ok(Some(value)),
             Err(Error::SecretNotFound(message)) if message.contains("has no key") => Ok(None),
             Err(error) => Err(error),
@@ -90,7 +120,14 @@ pub fn digest(key: &[u8], values: &BTreeMap<String, SecretString>) -> Option<Str
         mac.update(value.expose().as_bytes());
     }
     let bytes = mac.finalize().into_bytes();
-    Some(format!("hmac-sha256:{}", bytes.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>()))
+    Some(format!(
+        "hmac-sha256:{}",
+        bytes
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
 }
 
 #[cfg(test)]
@@ -98,7 +135,10 @@ mod tests {
     use super::*;
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, SecretString> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), SecretString::new(*v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), SecretString::new(*v)))
+            .collect()
     }
 
     #[test]
@@ -111,7 +151,11 @@ mod tests {
         assert_eq!(a, c);
         assert!(!a.clone().unwrap_or_default().contains("one"));
         assert_ne!(digest(b"other-key", &values(&[("DB", "one")])), a, "keyed");
-        assert_ne!(digest(key, &values(&[("D", "Bone")])), a, "names and values are delimited");
+        assert_ne!(
+            digest(key, &values(&[("D", "Bone")])),
+            a,
+            "names and values are delimited"
+        );
         assert_eq!(digest(key, &BTreeMap::new()), None);
     }
 }

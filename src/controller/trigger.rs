@@ -16,10 +16,13 @@ use super::observe::Lookup;
 use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
-use crate::crd::{self, DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessTrigger, ServerlessTriggerSpec, ServerlessTriggerStatus};
+use crate::crd::{
+    self, DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessTrigger,
+    ServerlessTriggerSpec, ServerlessTriggerStatus,
+};
 use crate::scaleway::types::{
-    CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest, SqsConfigRequest, Trigger, TriggerFilter,
-    UpdateTriggerRequest,
+    CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest,
+    SqsConfigRequest, Trigger, TriggerFilter, UpdateTriggerRequest,
 };
 use crate::scaleway::{self, SecretString};
 
@@ -32,7 +35,11 @@ impl Managed for ServerlessTrigger {
     fn conditions(status: &Self::Status) -> &[Condition] {
         &status.conditions
     }
-    fn set_conditions(status: &mut Self::Status, conditions: Vec<Condition>, generation: Option<i64>) {
+    fn set_conditions(
+        status: &mut Self::Status,
+        conditions: Vec<Condition>,
+        generation: Option<i64>,
+    ) {
         status.conditions = conditions;
         status.observed_generation = generation;
     }
@@ -52,16 +59,33 @@ struct Target {
 
 impl Target {
     fn cache_scope(&self) -> String {
-        format!("{}|{}|{}", self.scope.identity, self.region, self.container_id)
+        format!(
+            "{}|{}|{}",
+            self.scope.identity, self.region, self.container_id
+        )
     }
 }
 
-async fn target(object: &ServerlessTrigger, ctx: &Context, secrets: &mut SecretReader) -> Result<Target, Error> {
+async fn target(
+    object: &ServerlessTrigger,
+    ctx: &Context,
+    secrets: &mut SecretReader,
+) -> Result<Target, Error> {
     let spec = &object.spec;
     let Some(reference) = &spec.container_ref else {
-        let container_id = spec.container_id.clone().ok_or_else(|| Error::InvalidSpec("set containerRef or containerId".into()))?;
-        let region = spec.region.clone().unwrap_or_else(|| ctx.config.default_region.clone());
-        return Ok(Target { scope: ctx.clients.default_scope()?, region, container_id });
+        let container_id = spec
+            .container_id
+            .clone()
+            .ok_or_else(|| Error::InvalidSpec("set containerRef or containerId".into()))?;
+        let region = spec
+            .region
+            .clone()
+            .unwrap_or_else(|| ctx.config.default_region.clone());
+        return Ok(Target {
+            scope: ctx.clients.default_scope()?,
+            region,
+            container_id,
+        });
     };
     let k8s_namespace = object.namespace().unwrap_or_default();
     let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
@@ -69,16 +93,26 @@ async fn target(object: &ServerlessTrigger, ctx: &Context, secrets: &mut SecretR
         .get_opt(&reference.name)
         .await
         .map_err(Error::kube("read ServerlessContainer"))?
-        .ok_or_else(|| Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name)))?;
+        .ok_or_else(|| {
+            Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name))
+        })?;
     let status = container.status.as_ref();
     let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
-    let (Some(container_id), Some(region), true) = (status.and_then(|s| s.id.clone()), status.and_then(|s| s.region.clone()), ready) else {
-        return Err(Error::DependencyNotReady(format!("ServerlessContainer {} is not Ready yet", reference.name)));
+    let (Some(container_id), Some(region), true) = (
+        status.and_then(|s| s.id.clone()),
+        status.and_then(|s| s.region.clone()),
+        ready,
+    ) else {
+        return Err(Error::DependencyNotReady(format!(
+            "ServerlessContainer {} is not Ready yet",
+            reference.name
+        )));
     };
     // The container's credentials are its namespace's.
     let credentials = match &container.spec.namespace_ref {
         Some(namespace) => {
-            let namespaces: Api<ServerlessNamespace> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+            let namespaces: Api<ServerlessNamespace> =
+                Api::namespaced(ctx.kube.clone(), &k8s_namespace);
             namespaces
                 .get_opt(&namespace.name)
                 .await
@@ -91,17 +125,30 @@ async fn target(object: &ServerlessTrigger, ctx: &Context, secrets: &mut SecretR
         Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
         None => ctx.clients.default_scope()?,
     };
-    Ok(Target { scope, region, container_id })
+    Ok(Target {
+        scope,
+        region,
+        container_id,
+    })
 }
 
 /// The source's secret, read from its Secret: (name for the digest, value).
-async fn source_secret(spec: &ServerlessTriggerSpec, secrets: &mut SecretReader) -> Result<BTreeMap<String, SecretString>, Error> {
+async fn source_secret(
+    spec: &ServerlessTriggerSpec,
+    secrets: &mut SecretReader,
+) -> Result<BTreeMap<String, SecretString>, Error> {
     let mut values = BTreeMap::new();
     if let Some(sqs) = &spec.sqs {
-        values.insert("secret_access_key".to_owned(), secrets.value(&sqs.secret_access_key_ref).await?);
+        values.insert(
+            "secret_access_key".to_owned(),
+            secrets.value(&sqs.secret_access_key_ref).await?,
+        );
     }
     if let Some(nats) = &spec.nats {
-        values.insert("credentials_file_content".to_owned(), secrets.value(&nats.credentials_ref).await?);
+        values.insert(
+            "credentials_file_content".to_owned(),
+            secrets.value(&nats.credentials_ref).await?,
+        );
     }
     Ok(values)
 }
@@ -117,7 +164,10 @@ fn method(method: crd::HttpMethod) -> HttpMethod {
 }
 
 fn destination(spec: &ServerlessTriggerSpec) -> Option<DestinationConfig> {
-    spec.destination.as_ref().map(|d| DestinationConfig { http_path: d.http_path.clone(), http_method: method(d.http_method) })
+    spec.destination.as_ref().map(|d| DestinationConfig {
+        http_path: d.http_path.clone(),
+        http_method: method(d.http_method),
+    })
 }
 
 fn cron(spec: &ServerlessTriggerSpec) -> Option<CronConfig> {
@@ -130,7 +180,12 @@ fn cron(spec: &ServerlessTriggerSpec) -> Option<CronConfig> {
 }
 
 /// The create request; `secret` is the SQS key or NATS credentials.
-fn create_request(spec: &ServerlessTriggerSpec, name: &str, container_id: &str, secret: Option<SecretString>) -> CreateTriggerRequest {
+fn create_request(
+    spec: &ServerlessTriggerSpec,
+    name: &str,
+    container_id: &str,
+    secret: Option<SecretString>,
+) -> CreateTriggerRequest {
     CreateTriggerRequest {
         container_id: container_id.to_owned(),
         name: name.to_owned(),
@@ -154,18 +209,28 @@ fn create_request(spec: &ServerlessTriggerSpec, name: &str, container_id: &str, 
 }
 
 /// The smallest UpdateTrigger that makes `remote` match the spec; `secret` is sent when given.
-pub fn update_for(spec: &ServerlessTriggerSpec, name: &str, remote: &Trigger, secret: Option<SecretString>) -> UpdateTriggerRequest {
+pub fn update_for(
+    spec: &ServerlessTriggerSpec,
+    name: &str,
+    remote: &Trigger,
+    secret: Option<SecretString>,
+) -> UpdateTriggerRequest {
     let cron = cron(spec).filter(|wanted| {
         remote.cron_config.as_ref().is_none_or(|r| {
             r.schedule != wanted.schedule
                 || r.timezone != wanted.timezone
                 || (wanted.body.is_some() && r.body != wanted.body)
-                || (wanted.headers.is_some() && r.headers.clone().unwrap_or_default() != wanted.headers.clone().unwrap_or_default())
+                || (wanted.headers.is_some()
+                    && r.headers.clone().unwrap_or_default()
+                        != wanted.headers.clone().unwrap_or_default())
         })
     });
     let sqs = spec.sqs.as_ref().and_then(|s| {
         let remote = remote.sqs_config.clone().unwrap_or_default();
-        let differs = remote.region != s.region || remote.endpoint != s.endpoint || remote.access_key_id != s.access_key_id || remote.queue_url != s.queue_url;
+        let differs = remote.region != s.region
+            || remote.endpoint != s.endpoint
+            || remote.access_key_id != s.access_key_id
+            || remote.queue_url != s.queue_url;
         (differs || secret.is_some()).then(|| SqsConfigRequest {
             region: Some(s.region.clone()),
             endpoint: Some(s.endpoint.clone()),
@@ -185,23 +250,37 @@ pub fn update_for(spec: &ServerlessTriggerSpec, name: &str, remote: &Trigger, se
     });
     UpdateTriggerRequest {
         name: (remote.name != name).then(|| name.to_owned()),
-        description: spec.description.clone().filter(|d| d != &remote.description),
+        description: spec
+            .description
+            .clone()
+            .filter(|d| d != &remote.description),
         tags: spec.tags.clone().filter(|t| t != &remote.tags),
-        destination_config: destination(spec).filter(|d| remote.destination_config.as_ref() != Some(d)),
+        destination_config: destination(spec)
+            .filter(|d| remote.destination_config.as_ref() != Some(d)),
         cron_config: cron,
         sqs_config: sqs,
         nats_config: nats,
     }
 }
 
-async fn observe(object: &ServerlessTrigger, ctx: &Context, target: &Target, name: &str) -> Result<Option<Trigger>, Error> {
+async fn observe(
+    object: &ServerlessTrigger,
+    ctx: &Context,
+    target: &Target,
+    name: &str,
+) -> Result<Option<Trigger>, Error> {
     let api = target.scope.client.region(&target.region);
     let cache_scope = target.cache_scope();
-    let filter = TriggerFilter { container_id: Some(target.container_id.clone()), ..Default::default() };
+    let filter = TriggerFilter {
+        container_id: Some(target.container_id.clone()),
+        ..Default::default()
+    };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let found = ctx
         .triggers
-        .find(&cache_scope, Lookup { id, name }, || api.list_all_triggers(&filter))
+        .find(&cache_scope, Lookup { id, name }, || {
+            api.list_all_triggers(&filter)
+        })
         .await
         .map_err(Error::scaleway("list triggers"))?;
     let Some(found) = found else { return Ok(None) };
@@ -226,7 +305,10 @@ async fn apply(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Acti
     reconciler::finish(object.as_ref(), &ctx, outcome).await
 }
 
-async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report<ServerlessTriggerStatus>, Error> {
+async fn apply_steps(
+    object: &ServerlessTrigger,
+    ctx: &Context,
+) -> Result<Report<ServerlessTriggerStatus>, Error> {
     let spec = &object.spec;
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let target = target(object, ctx, &mut secrets).await?;
@@ -236,7 +318,9 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
     let secret = secret_values.into_values().next();
     let previous = object.status.clone().unwrap_or_default();
     let remote = observe(object, ctx, &target, &name).await?;
-    let secret_to_send = secret.clone().filter(|_| previous.secrets_digest != secrets_digest);
+    let secret_to_send = secret
+        .clone()
+        .filter(|_| previous.secrets_digest != secrets_digest);
 
     let api = target.scope.client.region(&target.region);
     let cache_scope = target.cache_scope();
@@ -249,7 +333,10 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
     let remote = match remote {
         None => {
             // A create always carries the secret (the API requires it).
-            let created = match api.create_trigger(&create_request(spec, &name, &target.container_id, secret)).await {
+            let created = match api
+                .create_trigger(&create_request(spec, &name, &target.container_id, secret))
+                .await
+            {
                 Ok(created) => created,
                 Err(error) => {
                     ctx.triggers.invalidate(&cache_scope).await;
@@ -257,22 +344,41 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
                 }
             };
             ctx.triggers.put(&cache_scope, &created).await;
-            events.push(("Created", format!("created Scaleway trigger {} ({})", created.name, created.id)));
+            events.push((
+                "Created",
+                format!("created Scaleway trigger {} ({})", created.name, created.id),
+            ));
             status.secrets_digest = secrets_digest;
             created
         }
-        Some(remote) if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked => remote,
+        Some(remote)
+            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
+        {
+            remote
+        }
         Some(remote) => {
             if previous.id.is_none() {
-                events.push(("Adopted", format!("adopted existing Scaleway trigger {} ({})", remote.name, remote.id)));
+                events.push((
+                    "Adopted",
+                    format!(
+                        "adopted existing Scaleway trigger {} ({})",
+                        remote.name, remote.id
+                    ),
+                ));
             }
             let update = update_for(spec, &name, &remote, secret_to_send);
             if update.is_empty() {
                 remote
             } else {
-                let updated = api.update_trigger(&remote.id, &update).await.map_err(Error::scaleway("update trigger"))?;
+                let updated = api
+                    .update_trigger(&remote.id, &update)
+                    .await
+                    .map_err(Error::scaleway("update trigger"))?;
                 ctx.triggers.put(&cache_scope, &updated).await;
-                events.push(("Updated", format!("updated Scaleway trigger {}", updated.id)));
+                events.push((
+                    "Updated",
+                    format!("updated Scaleway trigger {}", updated.id),
+                ));
                 status.secrets_digest = secrets_digest;
                 updated
             }
@@ -284,7 +390,12 @@ async fn apply_steps(object: &ServerlessTrigger, ctx: &Context) -> Result<Report
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
     let assessment = assess("trigger", &remote.status, status.error_message.as_deref());
     let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report { status, assessment, action, events })
+    Ok(Report {
+        status,
+        assessment,
+        action,
+        events,
+    })
 }
 
 /// Deletion: honours the policy, deletes the remote trigger and waits until it is gone.
@@ -294,17 +405,34 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
     let previous = object.status.clone().unwrap_or_default();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
         let id = previous.id.unwrap_or_default();
-        reconciler::publish(object, &ctx, EventType::Normal, "Orphaned", format!("left Scaleway trigger {id} in place (deletionPolicy: Orphan)")).await;
+        reconciler::publish(
+            object,
+            &ctx,
+            EventType::Normal,
+            "Orphaned",
+            format!("left Scaleway trigger {id} in place (deletionPolicy: Orphan)"),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let Some(id) = previous.id.clone() else {
         // Never recorded: look it up by name under the container, if the container is known.
-        let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-        let Ok(target) = target(object, &ctx, &mut secrets).await else { return Ok(Action::await_change()) };
-        let name = object.spec.name.clone().unwrap_or_else(|| object.name_any());
+        let mut secrets =
+            SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+        let Ok(target) = target(object, &ctx, &mut secrets).await else {
+            return Ok(Action::await_change());
+        };
+        let name = object
+            .spec
+            .name
+            .clone()
+            .unwrap_or_else(|| object.name_any());
         let api = target.scope.client.region(&target.region);
         let found = api
-            .list_all_triggers(&TriggerFilter { container_id: Some(target.container_id.clone()), ..Default::default() })
+            .list_all_triggers(&TriggerFilter {
+                container_id: Some(target.container_id.clone()),
+                ..Default::default()
+            })
             .await
             .map_err(Error::scaleway("list triggers"))?
             .into_iter()
@@ -315,7 +443,10 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
                 Err(error) if error.is_not_found() => {}
                 Err(error) => return Err(Error::scaleway("delete trigger")(error)),
             }
-            return Err(Error::Deleting(format!("waiting for Scaleway to delete trigger {}", found.id)));
+            return Err(Error::Deleting(format!(
+                "waiting for Scaleway to delete trigger {}",
+                found.id
+            )));
         }
         return Ok(Action::await_change());
     };
@@ -324,12 +455,22 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
         Ok(target) => target.scope,
         Err(_) => ctx.clients.default_scope()?,
     };
-    let region = previous.region.clone().unwrap_or_else(|| ctx.config.default_region.clone());
+    let region = previous
+        .region
+        .clone()
+        .unwrap_or_else(|| ctx.config.default_region.clone());
     let api = scope.client.region(&region);
     let remote = match api.get_trigger(&id).await {
         Ok(remote) => remote,
         Err(error) if error.is_not_found() => {
-            reconciler::publish(object, &ctx, EventType::Normal, "Deleted", format!("Scaleway trigger {id} is deleted")).await;
+            reconciler::publish(
+                object,
+                &ctx,
+                EventType::Normal,
+                "Deleted",
+                format!("Scaleway trigger {id} is deleted"),
+            )
+            .await;
             return Ok(Action::await_change());
         }
         Err(error) => return Err(Error::scaleway("get trigger")(error)),
@@ -343,7 +484,16 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
         }
     }
     let message = format!("waiting for Scaleway to delete trigger {id}");
-    let status = ServerlessTriggerStatus { remote_status: Some("deleting".into()), ..previous };
-    reconciler::write_status(object, &ctx, status, &Assessment::progressing("Deleting", message.clone())).await?;
+    let status = ServerlessTriggerStatus {
+        remote_status: Some("deleting".into()),
+        ..previous
+    };
+    reconciler::write_status(
+        object,
+        &ctx,
+        status,
+        &Assessment::progressing("Deleting", message.clone()),
+    )
+    .await?;
     Err(Error::Deleting(message))
 }

@@ -107,12 +107,34 @@ pub struct Probe {
     status = "ServerlessContainerStatus",
     shortname = "slc",
     category = "serverless",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.remoteStatus", description = "Status reported by Scaleway"),
-    printcolumn(name = "Endpoint", type_ = "string", json_path = ".status.publicEndpoint"),
-    printcolumn(name = "Image", type_ = "string", json_path = ".spec.image", priority = 1),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.remoteStatus",
+        description = "Status reported by Scaleway"
+    ),
+    printcolumn(
+        name = "Endpoint",
+        type_ = "string",
+        json_path = ".status.publicEndpoint"
+    ),
+    printcolumn(
+        name = "Image",
+        type_ = "string",
+        json_path = ".spec.image",
+        priority = 1
+    ),
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id", priority = 1),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("has(self.namespaceRef) != has(self.namespaceId)").message("set exactly one of namespaceRef and namespaceId"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.namespaceRef) || (has(self.namespaceRef) && self.namespaceRef == oldSelf.namespaceRef)").message("namespaceRef is immutable"))]

@@ -4,8 +4,8 @@
 mod common;
 mod container;
 mod namespace;
-mod trigger;
 pub mod reference;
+mod trigger;
 pub mod units;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -27,7 +27,11 @@ pub const GROUP: &str = "serverless.scaleway.com";
 
 /// Every CRD, in the order `crds/` lists them.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![ServerlessNamespace::crd(), ServerlessContainer::crd(), ServerlessTrigger::crd()]
+    vec![
+        ServerlessNamespace::crd(),
+        ServerlessContainer::crd(),
+        ServerlessTrigger::crd(),
+    ]
 }
 
 /// File name under `crds/` for a CRD.
@@ -78,11 +82,26 @@ mod tests {
     #[test]
     fn container_rules_reject_what_can_be_checked_at_apply_time() {
         let cases = [
-            (serde_json::json!({"image": "x"}), "exactly one of namespaceRef"),
-            (serde_json::json!({"image": "x", "namespaceRef": {"name": "a"}, "namespaceId": "b"}), "exactly one of namespaceRef"),
-            (serde_json::json!({"image": "x", "namespaceId": "b", "minScale": 5, "maxScale": 2}), "minScale must not exceed"),
-            (serde_json::json!({"image": "x", "namespaceId": "b", "scaling": {"cpuUsageThreshold": 50, "memoryUsageThreshold": 50}}), "at most one scaling"),
-            (serde_json::json!({"image": "x", "namespaceId": "b", "startupProbe": {"tcp": {}, "http": {"path": "/"}}}), "exactly one of tcp and http"),
+            (
+                serde_json::json!({"image": "x"}),
+                "exactly one of namespaceRef",
+            ),
+            (
+                serde_json::json!({"image": "x", "namespaceRef": {"name": "a"}, "namespaceId": "b"}),
+                "exactly one of namespaceRef",
+            ),
+            (
+                serde_json::json!({"image": "x", "namespaceId": "b", "minScale": 5, "maxScale": 2}),
+                "minScale must not exceed",
+            ),
+            (
+                serde_json::json!({"image": "x", "namespaceId": "b", "scaling": {"cpuUsageThreshold": 50, "memoryUsageThreshold": 50}}),
+                "at most one scaling",
+            ),
+            (
+                serde_json::json!({"image": "x", "namespaceId": "b", "startupProbe": {"tcp": {}, "http": {"path": "/"}}}),
+                "exactly one of tcp and http",
+            ),
         ];
         for (spec, message) in cases {
             let result = validate_cel(&container(spec.clone()));
@@ -93,12 +112,23 @@ mod tests {
 
     #[test]
     fn immutable_container_fields_cannot_change() {
-        let old = container(serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "name": "web"}));
-        let image_changed = container(serde_json::json!({"namespaceRef": {"name": "a"}, "image": "y", "name": "web"}));
+        let old = container(
+            serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "name": "web"}),
+        );
+        let image_changed = container(
+            serde_json::json!({"namespaceRef": {"name": "a"}, "image": "y", "name": "web"}),
+        );
         assert!(validate_cel_update(&image_changed, &old).is_ok());
-        let moved = container(serde_json::json!({"namespaceRef": {"name": "b"}, "image": "x", "name": "web"}));
-        assert!(format!("{:?}", validate_cel_update(&moved, &old)).contains("namespaceRef is immutable"));
-        let renamed = container(serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "name": "api"}));
+        let moved = container(
+            serde_json::json!({"namespaceRef": {"name": "b"}, "image": "x", "name": "web"}),
+        );
+        assert!(
+            format!("{:?}", validate_cel_update(&moved, &old))
+                .contains("namespaceRef is immutable")
+        );
+        let renamed = container(
+            serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "name": "api"}),
+        );
         assert!(format!("{:?}", validate_cel_update(&renamed, &old)).contains("name is immutable"));
     }
 
@@ -111,7 +141,9 @@ mod tests {
         assert!(validate_cel(&valid).is_ok(), "{:?}", validate_cel(&valid));
         let none = trigger(serde_json::json!({"containerRef": {"name": "web"}}));
         assert!(format!("{:?}", validate_cel(&none)).contains("exactly one of cron, sqs and nats"));
-        let both = trigger(serde_json::json!({"containerRef": {"name": "web"}, "cron": cron, "nats": nats}));
+        let both = trigger(
+            serde_json::json!({"containerRef": {"name": "web"}, "cron": cron, "nats": nats}),
+        );
         assert!(format!("{:?}", validate_cel(&both)).contains("exactly one of cron, sqs and nats"));
         let switched = trigger(serde_json::json!({"containerRef": {"name": "web"}, "nats": nats}));
         assert!(format!("{:?}", validate_cel_update(&switched, &valid)).contains("kind of source"));
@@ -121,19 +153,38 @@ mod tests {
     fn crds_have_status_short_names_category_and_columns() {
         for crd in all_crds() {
             let names = &crd.spec.names;
-            assert_eq!(names.categories.as_deref(), Some(&["serverless".to_owned()][..]), "{}", names.kind);
+            assert_eq!(
+                names.categories.as_deref(),
+                Some(&["serverless".to_owned()][..]),
+                "{}",
+                names.kind
+            );
             assert!(names.short_names.as_ref().is_some_and(|s| !s.is_empty()));
             let version = &crd.spec.versions[0];
-            assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+            assert!(
+                version
+                    .subresources
+                    .as_ref()
+                    .and_then(|s| s.status.as_ref())
+                    .is_some()
+            );
             let columns: Vec<_> = version
                 .additional_printer_columns
                 .iter()
                 .flatten()
                 .map(|c| c.name.as_str())
                 .collect();
-            assert!(columns.contains(&"Ready") && columns.contains(&"Status") && columns.contains(&"Age"), "{columns:?}");
+            assert!(
+                columns.contains(&"Ready")
+                    && columns.contains(&"Status")
+                    && columns.contains(&"Age"),
+                "{columns:?}"
+            );
             let yaml = to_yaml(&crd).unwrap_or_default();
-            assert!(yaml.contains("x-kubernetes-list-type: map"), "conditions keyed by type");
+            assert!(
+                yaml.contains("x-kubernetes-list-type: map"),
+                "conditions keyed by type"
+            );
         }
     }
 }

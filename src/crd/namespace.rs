@@ -22,11 +22,24 @@ use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditio
     status = "ServerlessNamespaceStatus",
     shortname = "sns",
     category = "serverless",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.remoteStatus", description = "Status reported by Scaleway"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.remoteStatus",
+        description = "Status reported by Scaleway"
+    ),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region"),
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id", priority = 1),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("!has(oldSelf.region) || (has(self.region) && self.region == oldSelf.region)").message("region is immutable"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.projectId) || (has(self.projectId) && self.projectId == oldSelf.projectId)").message("projectId is immutable"))]

@@ -1,7 +1,9 @@
 //! A Markdown reference of every CRD field, generated from the CRD schemas (the same text
 //! `kubectl explain` shows).
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps,
+};
 
 fn type_of(schema: &JSONSchemaProps) -> String {
     if schema.x_kubernetes_int_or_string == Some(true) {
@@ -24,7 +26,10 @@ fn type_of(schema: &JSONSchemaProps) -> String {
 fn constraints(schema: &JSONSchemaProps) -> String {
     let mut parts = Vec::new();
     if let Some(values) = &schema.enum_ {
-        let values: Vec<String> = values.iter().map(|v| v.0.to_string().trim_matches('"').to_owned()).collect();
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| v.0.to_string().trim_matches('"').to_owned())
+            .collect();
         parts.push(format!("one of {}", values.join(", ")));
     }
     if let Some(min) = schema.minimum {
@@ -43,13 +48,22 @@ fn constraints(schema: &JSONSchemaProps) -> String {
 }
 
 fn walk(path: &str, schema: &JSONSchemaProps, required: bool, rows: &mut Vec<String>) {
-    let description = schema.description.clone().unwrap_or_default().replace('\n', " ").replace('|', "\\|");
+    let description = schema
+        .description
+        .clone()
+        .unwrap_or_default()
+        .replace('\n', " ")
+        .replace('|', "\\|");
     let extra = constraints(schema).replace('|', "\\|");
     rows.push(format!(
         "| `{path}` | {} | {} | {description}{} |",
         type_of(schema),
         if required { "yes" } else { "" },
-        if extra.is_empty() { String::new() } else { format!(" ({extra})") }
+        if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({extra})")
+        }
     ));
     let nested = match (&schema.properties, &schema.items) {
         (Some(properties), _) => Some((properties, schema.required.clone().unwrap_or_default(), path.to_owned())),
@@ -60,31 +74,59 @@ fn walk(path: &str, schema: &JSONSchemaProps, required: bool, rows: &mut Vec<Str
     };
     if let Some((properties, required, prefix)) = nested {
         for (name, child) in properties {
-            walk(&format!("{prefix}.{name}"), child, required.contains(name), rows);
+            walk(
+                &format!("{prefix}.{name}"),
+                child,
+                required.contains(name),
+                rows,
+            );
         }
     }
 }
 
 /// The reference of all CRDs, as Markdown.
 pub fn markdown(crds: &[CustomResourceDefinition]) -> String {
-    let mut out = String::from("# CRD field reference\n\nGenerated from the CRD schemas by `scaleway-serverless-operator crd --reference`; do not edit.\n");
+    let mut out = String::from(
+        "# CRD field reference\n\nGenerated from the CRD schemas by `scaleway-serverless-operator crd --reference`; do not edit.\n",
+    );
     for crd in crds {
         let names = &crd.spec.names;
-        let Some(schema) = crd.spec.versions.first().and_then(|v| v.schema.as_ref()).and_then(|s| s.open_api_v3_schema.as_ref()) else {
+        let Some(schema) = crd
+            .spec
+            .versions
+            .first()
+            .and_then(|v| v.schema.as_ref())
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+        else {
             continue;
         };
-        out.push_str(&format!("\n## {} (`{}`, short name `{}`)\n\n", names.kind, crd.spec.group, names.short_names.clone().unwrap_or_default().join(", ")));
+        out.push_str(&format!(
+            "\n## {} (`{}`, short name `{}`)\n\n",
+            names.kind,
+            crd.spec.group,
+            names.short_names.clone().unwrap_or_default().join(", ")
+        ));
         if let Some(description) = &schema.description {
             out.push_str(&format!("{description}\n\n"));
         }
-        for rule in schema.properties.as_ref().and_then(|p| p.get("spec")).and_then(|s| s.x_kubernetes_validations.clone()).unwrap_or_default() {
+        for rule in schema
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("spec"))
+            .and_then(|s| s.x_kubernetes_validations.clone())
+            .unwrap_or_default()
+        {
             out.push_str(&format!("- rule: {}\n", rule.message.unwrap_or(rule.rule)));
         }
         out.push_str("\n| field | type | required | description |\n|---|---|---|---|\n");
         let mut rows = Vec::new();
         for part in ["spec", "status"] {
             if let Some(child) = schema.properties.as_ref().and_then(|p| p.get(part)) {
-                let required = schema.required.clone().unwrap_or_default().contains(&part.to_owned());
+                let required = schema
+                    .required
+                    .clone()
+                    .unwrap_or_default()
+                    .contains(&part.to_owned());
                 walk(part, child, required, &mut rows);
             }
         }

@@ -98,11 +98,24 @@ pub struct NatsSource {
     status = "ServerlessTriggerStatus",
     shortname = "slt",
     category = "serverless",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.remoteStatus", description = "Status reported by Scaleway"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.remoteStatus",
+        description = "Status reported by Scaleway"
+    ),
     printcolumn(name = "Source", type_ = "string", json_path = ".status.sourceType"),
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id", priority = 1),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("has(self.containerRef) != has(self.containerId)").message("set exactly one of containerRef and containerId"))]
 #[x_kube(validation = Rule::new("(has(self.cron) ? 1 : 0) + (has(self.sqs) ? 1 : 0) + (has(self.nats) ? 1 : 0) == 1").message("set exactly one of cron, sqs and nats"))]

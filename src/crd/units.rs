@@ -62,7 +62,11 @@ fn parse_quantity(text: &str) -> Option<Exact> {
     }
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = format!("{whole}{fraction}");
-    let mut numerator: u128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    let mut numerator: u128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
     let mut scale = fraction.len() as u32;
     let (multiplier, extra_scale): (u128, u32) = match suffix {
         "" => (1, 0),
@@ -101,14 +105,25 @@ fn to_whole(
         field,
         value: text.to_owned(),
     })?;
-    let too_large = || UnitError::TooLarge { field, value: text.to_owned() };
+    let too_large = || UnitError::TooLarge {
+        field,
+        value: text.to_owned(),
+    };
     if exact.scale <= unit_scale {
-        let factor = 10u128.checked_pow(unit_scale - exact.scale).ok_or_else(too_large)?;
+        let factor = 10u128
+            .checked_pow(unit_scale - exact.scale)
+            .ok_or_else(too_large)?;
         exact.numerator.checked_mul(factor).ok_or_else(too_large)
     } else {
-        let divisor = 10u128.checked_pow(exact.scale - unit_scale).ok_or_else(too_large)?;
+        let divisor = 10u128
+            .checked_pow(exact.scale - unit_scale)
+            .ok_or_else(too_large)?;
         if exact.numerator % divisor != 0 {
-            return Err(UnitError::NotWhole { field, value: text.to_owned(), unit });
+            return Err(UnitError::NotWhole {
+                field,
+                value: text.to_owned(),
+                unit,
+            });
         }
         Ok(exact.numerator / divisor)
     }
@@ -117,18 +132,27 @@ fn to_whole(
 /// A memory or storage quantity in bytes (`512Mi` → 536870912, `1G` → 1000000000).
 pub fn bytes(field: &'static str, quantity: &str) -> Result<u64, UnitError> {
     let value = to_whole(field, quantity, 0, "bytes")?;
-    u64::try_from(value).map_err(|_| UnitError::TooLarge { field, value: quantity.to_owned() })
+    u64::try_from(value).map_err(|_| UnitError::TooLarge {
+        field,
+        value: quantity.to_owned(),
+    })
 }
 
 /// A CPU quantity in milli-vCPU (`1000m` → 1000, `1` → 1000, `0.5` → 500).
 pub fn millicpu(field: &'static str, quantity: &str) -> Result<u32, UnitError> {
     let value = to_whole(field, quantity, 3, "millicores")?;
-    u32::try_from(value).map_err(|_| UnitError::TooLarge { field, value: quantity.to_owned() })
+    u32::try_from(value).map_err(|_| UnitError::TooLarge {
+        field,
+        value: quantity.to_owned(),
+    })
 }
 
 /// A duration in Go / Kubernetes form: `300s`, `5m`, `1h30m`, `2.5s`, `500ms`.
 pub fn duration(field: &'static str, text: &str) -> Result<Duration, UnitError> {
-    let invalid = || UnitError::NotADuration { field, value: text.to_owned() };
+    let invalid = || UnitError::NotADuration {
+        field,
+        value: text.to_owned(),
+    };
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(invalid());
@@ -142,7 +166,9 @@ pub fn duration(field: &'static str, text: &str) -> Result<Duration, UnitError> 
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(invalid)?;
         let (number, tail) = rest.split_at(number_end);
-        let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_end);
         let unit_nanos: u128 = match unit {
             "ns" => 1,
@@ -157,7 +183,11 @@ pub fn duration(field: &'static str, text: &str) -> Result<Duration, UnitError> 
         if whole.is_empty() && fraction.is_empty() {
             return Err(invalid());
         }
-        let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| invalid())?
+        };
         let mut nanos = whole.checked_mul(unit_nanos).ok_or_else(invalid)?;
         let mut place = unit_nanos;
         for digit in fraction.bytes() {
@@ -192,21 +222,45 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(bytes("memory", text), Ok(expected), "{text}");
         }
-        assert!(matches!(bytes("memory", "1.5"), Err(UnitError::NotWhole { .. })));
-        assert!(matches!(bytes("memory", "100m"), Err(UnitError::NotWhole { .. })));
+        assert!(matches!(
+            bytes("memory", "1.5"),
+            Err(UnitError::NotWhole { .. })
+        ));
+        assert!(matches!(
+            bytes("memory", "100m"),
+            Err(UnitError::NotWhole { .. })
+        ));
         for bad in ["", "Mi", "12XB", "-1Gi", "1..2", "abc"] {
-            assert!(matches!(bytes("memory", bad), Err(UnitError::NotAQuantity { .. })), "{bad}");
+            assert!(
+                matches!(bytes("memory", bad), Err(UnitError::NotAQuantity { .. })),
+                "{bad}"
+            );
         }
-        assert!(matches!(bytes("memory", "100Ei"), Err(UnitError::TooLarge { .. })));
+        assert!(matches!(
+            bytes("memory", "100Ei"),
+            Err(UnitError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn cpu_quantities_convert_to_millicpu() {
-        for (text, expected) in [("1000m", 1000), ("1", 1000), ("0.5", 500), ("70m", 70), ("2.25", 2250)] {
+        for (text, expected) in [
+            ("1000m", 1000),
+            ("1", 1000),
+            ("0.5", 500),
+            ("70m", 70),
+            ("2.25", 2250),
+        ] {
             assert_eq!(millicpu("cpu", text), Ok(expected), "{text}");
         }
-        assert!(matches!(millicpu("cpu", "0.0005"), Err(UnitError::NotWhole { .. })));
-        assert!(matches!(millicpu("cpu", "10000000"), Err(UnitError::TooLarge { .. })));
+        assert!(matches!(
+            millicpu("cpu", "0.0005"),
+            Err(UnitError::NotWhole { .. })
+        ));
+        assert!(matches!(
+            millicpu("cpu", "10000000"),
+            Err(UnitError::TooLarge { .. })
+        ));
     }
 
     #[test]

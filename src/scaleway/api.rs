@@ -42,7 +42,11 @@ pub struct PageRequest<O> {
 
 impl<O: Default> Default for PageRequest<O> {
     fn default() -> Self {
-        Self { page: 1, page_size: MAX_PAGE_SIZE, order_by: O::default() }
+        Self {
+            page: 1,
+            page_size: MAX_PAGE_SIZE,
+            order_by: O::default(),
+        }
     }
 }
 
@@ -71,7 +75,10 @@ macro_rules! list_response {
         }
         impl ListResponse<$item> for $name {
             fn into_page(self) -> Page<$item> {
-                Page { items: self.$key, total_count: self.total_count }
+                Page {
+                    items: self.$key,
+                    total_count: self.total_count,
+                }
             }
         }
     };
@@ -107,7 +114,10 @@ pub struct Regional<'a> {
 impl Client {
     /// Calls in `region` (`fr-par`, `nl-ams`, `pl-waw`).
     pub fn region(&self, region: &str) -> Regional<'_> {
-        Regional { client: self, base: format!("/containers/v1/regions/{}", segment(region)) }
+        Regional {
+            client: self,
+            base: format!("/containers/v1/regions/{}", segment(region)),
+        }
     }
 }
 
@@ -116,13 +126,25 @@ const NO_BODY: Option<&()> = None;
 impl Regional<'_> {
     async fn get<T: DeserializeOwned>(&self, route: Route, path: String) -> Result<T, Error> {
         self.client
-            .send(Call { method: Method::GET, route, path, query: None, body: NO_BODY })
+            .send(Call {
+                method: Method::GET,
+                route,
+                path,
+                query: None,
+                body: NO_BODY,
+            })
             .await
     }
 
     async fn delete<T: DeserializeOwned>(&self, route: Route, path: String) -> Result<T, Error> {
         self.client
-            .send(Call { method: Method::DELETE, route, path, query: None, body: NO_BODY })
+            .send(Call {
+                method: Method::DELETE,
+                route,
+                path,
+                query: None,
+                body: NO_BODY,
+            })
             .await
     }
 
@@ -134,17 +156,34 @@ impl Regional<'_> {
         body: &B,
     ) -> Result<T, Error> {
         self.client
-            .send(Call { method, route, path, query: None, body: Some(body) })
+            .send(Call {
+                method,
+                route,
+                path,
+                query: None,
+                body: Some(body),
+            })
             .await
     }
 
-    async fn list<L, T, F, O>(&self, route: Route, path: String, filter: &F, page: PageRequest<O>) -> Result<Page<T>, Error>
+    async fn list<L, T, F, O>(
+        &self,
+        route: Route,
+        path: String,
+        filter: &F,
+        page: PageRequest<O>,
+    ) -> Result<Page<T>, Error>
     where
         L: ListResponse<T>,
         F: Serialize + Sync,
         O: Serialize + Sync + Copy,
     {
-        let query = ListQuery { filter, page: page.page, page_size: page.page_size, order_by: page.order_by };
+        let query = ListQuery {
+            filter,
+            page: page.page,
+            page_size: page.page_size,
+            order_by: page.order_by,
+        };
         let response: L = self
             .client
             .send(Call {
@@ -160,7 +199,13 @@ impl Regional<'_> {
 
     /// Walks every page (at the maximum page size) and returns all items. Stops when a page
     /// is short or empty, or when `total_count` items were read.
-    async fn list_all<L, T, F, O>(&self, route: Route, path: &str, filter: &F, order_by: O) -> Result<Vec<T>, Error>
+    async fn list_all<L, T, F, O>(
+        &self,
+        route: Route,
+        path: &str,
+        filter: &F,
+        order_by: O,
+    ) -> Result<Vec<T>, Error>
     where
         L: ListResponse<T>,
         F: Serialize + Sync,
@@ -169,8 +214,14 @@ impl Regional<'_> {
         let mut items = Vec::new();
         let mut page = 1;
         loop {
-            let request = PageRequest { page, page_size: MAX_PAGE_SIZE, order_by };
-            let batch = self.list::<L, T, F, O>(route, path.to_owned(), filter, request).await?;
+            let request = PageRequest {
+                page,
+                page_size: MAX_PAGE_SIZE,
+                order_by,
+            };
+            let batch = self
+                .list::<L, T, F, O>(route, path.to_owned(), filter, request)
+                .await?;
             let short = (batch.items.len() as u32) < MAX_PAGE_SIZE;
             items.extend(batch.items);
             if short || items.len() as u64 >= batch.total_count {
@@ -182,141 +233,320 @@ impl Regional<'_> {
 
     /// GetServiceInfo.
     pub async fn service_info(&self) -> Result<ServiceInfo, Error> {
-        self.get("GET /containers/v1/regions/{region}", self.base.clone()).await
+        self.get("GET /containers/v1/regions/{region}", self.base.clone())
+            .await
     }
 
     // --- namespaces -------------------------------------------------------------------
 
     /// ListNamespaces, one page.
-    pub async fn list_namespaces(&self, filter: &NamespaceFilter, page: PageRequest<ListOrder>) -> Result<Page<Namespace>, Error> {
-        self.list::<NamespaceList, _, _, _>("GET /containers/v1/regions/{region}/namespaces", format!("{}/namespaces", self.base), filter, page).await
+    pub async fn list_namespaces(
+        &self,
+        filter: &NamespaceFilter,
+        page: PageRequest<ListOrder>,
+    ) -> Result<Page<Namespace>, Error> {
+        self.list::<NamespaceList, _, _, _>(
+            "GET /containers/v1/regions/{region}/namespaces",
+            format!("{}/namespaces", self.base),
+            filter,
+            page,
+        )
+        .await
     }
 
     /// ListNamespaces, every page.
-    pub async fn list_all_namespaces(&self, filter: &NamespaceFilter) -> Result<Vec<Namespace>, Error> {
-        self.list_all::<NamespaceList, _, _, _>("GET /containers/v1/regions/{region}/namespaces", &format!("{}/namespaces", self.base), filter, ListOrder::default()).await
+    pub async fn list_all_namespaces(
+        &self,
+        filter: &NamespaceFilter,
+    ) -> Result<Vec<Namespace>, Error> {
+        self.list_all::<NamespaceList, _, _, _>(
+            "GET /containers/v1/regions/{region}/namespaces",
+            &format!("{}/namespaces", self.base),
+            filter,
+            ListOrder::default(),
+        )
+        .await
     }
 
     /// CreateNamespace. Never retried: on an unknown outcome, look the namespace up by name.
-    pub async fn create_namespace(&self, request: &CreateNamespaceRequest) -> Result<Namespace, Error> {
-        self.write(Method::POST, "POST /containers/v1/regions/{region}/namespaces", format!("{}/namespaces", self.base), request).await
+    pub async fn create_namespace(
+        &self,
+        request: &CreateNamespaceRequest,
+    ) -> Result<Namespace, Error> {
+        self.write(
+            Method::POST,
+            "POST /containers/v1/regions/{region}/namespaces",
+            format!("{}/namespaces", self.base),
+            request,
+        )
+        .await
     }
 
     /// GetNamespace.
     pub async fn get_namespace(&self, id: &str) -> Result<Namespace, Error> {
-        self.get("GET /containers/v1/regions/{region}/namespaces/{namespace_id}", format!("{}/namespaces/{}", self.base, segment(id))).await
+        self.get(
+            "GET /containers/v1/regions/{region}/namespaces/{namespace_id}",
+            format!("{}/namespaces/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     /// UpdateNamespace.
-    pub async fn update_namespace(&self, id: &str, request: &UpdateNamespaceRequest) -> Result<Namespace, Error> {
-        self.write(Method::PATCH, "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}", format!("{}/namespaces/{}", self.base, segment(id)), request).await
+    pub async fn update_namespace(
+        &self,
+        id: &str,
+        request: &UpdateNamespaceRequest,
+    ) -> Result<Namespace, Error> {
+        self.write(
+            Method::PATCH,
+            "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}",
+            format!("{}/namespaces/{}", self.base, segment(id)),
+            request,
+        )
+        .await
     }
 
     /// DeleteNamespace (cascades to everything inside it).
     pub async fn delete_namespace(&self, id: &str) -> Result<Namespace, Error> {
-        self.delete("DELETE /containers/v1/regions/{region}/namespaces/{namespace_id}", format!("{}/namespaces/{}", self.base, segment(id))).await
+        self.delete(
+            "DELETE /containers/v1/regions/{region}/namespaces/{namespace_id}",
+            format!("{}/namespaces/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     // --- containers -------------------------------------------------------------------
 
     /// ListContainers, one page.
-    pub async fn list_containers(&self, filter: &ContainerFilter, page: PageRequest<ListOrder>) -> Result<Page<Container>, Error> {
-        self.list::<ContainerList, _, _, _>("GET /containers/v1/regions/{region}/containers", format!("{}/containers", self.base), filter, page).await
+    pub async fn list_containers(
+        &self,
+        filter: &ContainerFilter,
+        page: PageRequest<ListOrder>,
+    ) -> Result<Page<Container>, Error> {
+        self.list::<ContainerList, _, _, _>(
+            "GET /containers/v1/regions/{region}/containers",
+            format!("{}/containers", self.base),
+            filter,
+            page,
+        )
+        .await
     }
 
     /// ListContainers, every page.
-    pub async fn list_all_containers(&self, filter: &ContainerFilter) -> Result<Vec<Container>, Error> {
-        self.list_all::<ContainerList, _, _, _>("GET /containers/v1/regions/{region}/containers", &format!("{}/containers", self.base), filter, ListOrder::default()).await
+    pub async fn list_all_containers(
+        &self,
+        filter: &ContainerFilter,
+    ) -> Result<Vec<Container>, Error> {
+        self.list_all::<ContainerList, _, _, _>(
+            "GET /containers/v1/regions/{region}/containers",
+            &format!("{}/containers", self.base),
+            filter,
+            ListOrder::default(),
+        )
+        .await
     }
 
     /// CreateContainer. Never retried: on an unknown outcome, look the container up by name.
-    pub async fn create_container(&self, request: &CreateContainerRequest) -> Result<Container, Error> {
-        self.write(Method::POST, "POST /containers/v1/regions/{region}/containers", format!("{}/containers", self.base), request).await
+    pub async fn create_container(
+        &self,
+        request: &CreateContainerRequest,
+    ) -> Result<Container, Error> {
+        self.write(
+            Method::POST,
+            "POST /containers/v1/regions/{region}/containers",
+            format!("{}/containers", self.base),
+            request,
+        )
+        .await
     }
 
     /// GetContainer.
     pub async fn get_container(&self, id: &str) -> Result<Container, Error> {
-        self.get("GET /containers/v1/regions/{region}/containers/{container_id}", format!("{}/containers/{}", self.base, segment(id))).await
+        self.get(
+            "GET /containers/v1/regions/{region}/containers/{container_id}",
+            format!("{}/containers/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     /// UpdateContainer (a configuration change rolls the container out by itself).
-    pub async fn update_container(&self, id: &str, request: &UpdateContainerRequest) -> Result<Container, Error> {
-        self.write(Method::PATCH, "PATCH /containers/v1/regions/{region}/containers/{container_id}", format!("{}/containers/{}", self.base, segment(id)), request).await
+    pub async fn update_container(
+        &self,
+        id: &str,
+        request: &UpdateContainerRequest,
+    ) -> Result<Container, Error> {
+        self.write(
+            Method::PATCH,
+            "PATCH /containers/v1/regions/{region}/containers/{container_id}",
+            format!("{}/containers/{}", self.base, segment(id)),
+            request,
+        )
+        .await
     }
 
     /// DeleteContainer (cascades to its triggers and domains).
     pub async fn delete_container(&self, id: &str) -> Result<Container, Error> {
-        self.delete("DELETE /containers/v1/regions/{region}/containers/{container_id}", format!("{}/containers/{}", self.base, segment(id))).await
+        self.delete(
+            "DELETE /containers/v1/regions/{region}/containers/{container_id}",
+            format!("{}/containers/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     /// RedeployContainer: a rollout that re-pulls the image (for mutable tags). The spec
     /// requires a body, an empty object (seed 001 shows none; we follow 000). Not retried.
     pub async fn redeploy_container(&self, id: &str) -> Result<Container, Error> {
         let empty = serde_json::Map::new();
-        self.write(Method::POST, "POST /containers/v1/regions/{region}/containers/{container_id}/redeploy", format!("{}/containers/{}/redeploy", self.base, segment(id)), &empty).await
+        self.write(
+            Method::POST,
+            "POST /containers/v1/regions/{region}/containers/{container_id}/redeploy",
+            format!("{}/containers/{}/redeploy", self.base, segment(id)),
+            &empty,
+        )
+        .await
     }
 
     // --- domains ----------------------------------------------------------------------
 
     /// ListDomains, one page.
-    pub async fn list_domains(&self, filter: &DomainFilter, page: PageRequest<DomainListOrder>) -> Result<Page<Domain>, Error> {
-        self.list::<DomainList, _, _, _>("GET /containers/v1/regions/{region}/domains", format!("{}/domains", self.base), filter, page).await
+    pub async fn list_domains(
+        &self,
+        filter: &DomainFilter,
+        page: PageRequest<DomainListOrder>,
+    ) -> Result<Page<Domain>, Error> {
+        self.list::<DomainList, _, _, _>(
+            "GET /containers/v1/regions/{region}/domains",
+            format!("{}/domains", self.base),
+            filter,
+            page,
+        )
+        .await
     }
 
     /// ListDomains, every page.
     pub async fn list_all_domains(&self, filter: &DomainFilter) -> Result<Vec<Domain>, Error> {
-        self.list_all::<DomainList, _, _, _>("GET /containers/v1/regions/{region}/domains", &format!("{}/domains", self.base), filter, DomainListOrder::default()).await
+        self.list_all::<DomainList, _, _, _>(
+            "GET /containers/v1/regions/{region}/domains",
+            &format!("{}/domains", self.base),
+            filter,
+            DomainListOrder::default(),
+        )
+        .await
     }
 
     /// CreateDomain. Never retried.
     pub async fn create_domain(&self, request: &CreateDomainRequest) -> Result<Domain, Error> {
-        self.write(Method::POST, "POST /containers/v1/regions/{region}/domains", format!("{}/domains", self.base), request).await
+        self.write(
+            Method::POST,
+            "POST /containers/v1/regions/{region}/domains",
+            format!("{}/domains", self.base),
+            request,
+        )
+        .await
     }
 
     /// GetDomain.
     pub async fn get_domain(&self, id: &str) -> Result<Domain, Error> {
-        self.get("GET /containers/v1/regions/{region}/domains/{domain_id}", format!("{}/domains/{}", self.base, segment(id))).await
+        self.get(
+            "GET /containers/v1/regions/{region}/domains/{domain_id}",
+            format!("{}/domains/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     /// UpdateDomain (tags only).
-    pub async fn update_domain(&self, id: &str, request: &UpdateDomainRequest) -> Result<Domain, Error> {
-        self.write(Method::PATCH, "PATCH /containers/v1/regions/{region}/domains/{domain_id}", format!("{}/domains/{}", self.base, segment(id)), request).await
+    pub async fn update_domain(
+        &self,
+        id: &str,
+        request: &UpdateDomainRequest,
+    ) -> Result<Domain, Error> {
+        self.write(
+            Method::PATCH,
+            "PATCH /containers/v1/regions/{region}/domains/{domain_id}",
+            format!("{}/domains/{}", self.base, segment(id)),
+            request,
+        )
+        .await
     }
 
     /// DeleteDomain.
     pub async fn delete_domain(&self, id: &str) -> Result<Domain, Error> {
-        self.delete("DELETE /containers/v1/regions/{region}/domains/{domain_id}", format!("{}/domains/{}", self.base, segment(id))).await
+        self.delete(
+            "DELETE /containers/v1/regions/{region}/domains/{domain_id}",
+            format!("{}/domains/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     // --- triggers ---------------------------------------------------------------------
 
     /// ListTriggers, one page.
-    pub async fn list_triggers(&self, filter: &TriggerFilter, page: PageRequest<ListOrder>) -> Result<Page<Trigger>, Error> {
-        self.list::<TriggerList, _, _, _>("GET /containers/v1/regions/{region}/triggers", format!("{}/triggers", self.base), filter, page).await
+    pub async fn list_triggers(
+        &self,
+        filter: &TriggerFilter,
+        page: PageRequest<ListOrder>,
+    ) -> Result<Page<Trigger>, Error> {
+        self.list::<TriggerList, _, _, _>(
+            "GET /containers/v1/regions/{region}/triggers",
+            format!("{}/triggers", self.base),
+            filter,
+            page,
+        )
+        .await
     }
 
     /// ListTriggers, every page.
     pub async fn list_all_triggers(&self, filter: &TriggerFilter) -> Result<Vec<Trigger>, Error> {
-        self.list_all::<TriggerList, _, _, _>("GET /containers/v1/regions/{region}/triggers", &format!("{}/triggers", self.base), filter, ListOrder::default()).await
+        self.list_all::<TriggerList, _, _, _>(
+            "GET /containers/v1/regions/{region}/triggers",
+            &format!("{}/triggers", self.base),
+            filter,
+            ListOrder::default(),
+        )
+        .await
     }
 
     /// CreateTrigger. Never retried: on an unknown outcome, look the trigger up by name.
     pub async fn create_trigger(&self, request: &CreateTriggerRequest) -> Result<Trigger, Error> {
-        self.write(Method::POST, "POST /containers/v1/regions/{region}/triggers", format!("{}/triggers", self.base), request).await
+        self.write(
+            Method::POST,
+            "POST /containers/v1/regions/{region}/triggers",
+            format!("{}/triggers", self.base),
+            request,
+        )
+        .await
     }
 
     /// GetTrigger.
     pub async fn get_trigger(&self, id: &str) -> Result<Trigger, Error> {
-        self.get("GET /containers/v1/regions/{region}/triggers/{trigger_id}", format!("{}/triggers/{}", self.base, segment(id))).await
+        self.get(
+            "GET /containers/v1/regions/{region}/triggers/{trigger_id}",
+            format!("{}/triggers/{}", self.base, segment(id)),
+        )
+        .await
     }
 
     /// UpdateTrigger (the source type cannot change).
-    pub async fn update_trigger(&self, id: &str, request: &UpdateTriggerRequest) -> Result<Trigger, Error> {
-        self.write(Method::PATCH, "PATCH /containers/v1/regions/{region}/triggers/{trigger_id}", format!("{}/triggers/{}", self.base, segment(id)), request).await
+    pub async fn update_trigger(
+        &self,
+        id: &str,
+        request: &UpdateTriggerRequest,
+    ) -> Result<Trigger, Error> {
+        self.write(
+            Method::PATCH,
+            "PATCH /containers/v1/regions/{region}/triggers/{trigger_id}",
+            format!("{}/triggers/{}", self.base, segment(id)),
+            request,
+        )
+        .await
     }
 
     /// DeleteTrigger.
     pub async fn delete_trigger(&self, id: &str) -> Result<Trigger, Error> {
-        self.delete("DELETE /containers/v1/regions/{region}/triggers/{trigger_id}", format!("{}/triggers/{}", self.base, segment(id))).await
+        self.delete(
+            "DELETE /containers/v1/regions/{region}/triggers/{trigger_id}",
+            format!("{}/triggers/{}", self.base, segment(id)),
+        )
+        .await
     }
 }

@@ -177,7 +177,10 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(32)
-            .user_agent(concat!("scaleway-serverless-operator/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "scaleway-serverless-operator/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(BuildError::Http)?;
         Ok(Self {
@@ -208,11 +211,18 @@ impl Client {
 
     /// Sends a call, retrying it when it is idempotent and the failure allows, and decodes
     /// the answer.
-    pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(&self, call: Call<'_, B>) -> Result<T, Error> {
+    pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        call: Call<'_, B>,
+    ) -> Result<T, Error> {
         // POST is the only non-idempotent method the API uses (create and redeploy): a lost
         // answer to a create must not become two resources, so it is never retried here.
         let idempotent = call.method != Method::POST;
-        let span = tracing::debug_span!("scaleway", route = call.route, status = tracing::field::Empty);
+        let span = tracing::debug_span!(
+            "scaleway",
+            route = call.route,
+            status = tracing::field::Empty
+        );
         async {
             let mut attempt = 1;
             loop {
@@ -221,7 +231,12 @@ impl Client {
                 let Some(delay) = self.retry_delay(&error, idempotent, attempt) else {
                     return Err(error);
                 };
-                tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, reason = error.reason(), "retrying");
+                tracing::debug!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    reason = error.reason(),
+                    "retrying"
+                );
                 self.stats.record_retry(call.route);
                 tokio::time::sleep(delay).await;
                 attempt += 1;
@@ -237,10 +252,13 @@ impl Client {
             return None;
         }
         match error {
-            Error::RateLimited { retry_after: Some(after), .. } => {
-                (*after <= self.retry.max_delay).then_some(*after)
+            Error::RateLimited {
+                retry_after: Some(after),
+                ..
+            } => (*after <= self.retry.max_delay).then_some(*after),
+            Error::RateLimited {
+                retry_after: None, ..
             }
-            Error::RateLimited { retry_after: None, .. }
             | Error::Server { .. }
             | Error::Transport { .. }
             | Error::Timeout { .. } => Some(self.retry.backoff(attempt)),
@@ -248,7 +266,10 @@ impl Client {
         }
     }
 
-    async fn attempt<B: Serialize, T: DeserializeOwned>(&self, call: &Call<'_, B>) -> Result<T, Error> {
+    async fn attempt<B: Serialize, T: DeserializeOwned>(
+        &self,
+        call: &Call<'_, B>,
+    ) -> Result<T, Error> {
         let route = call.route;
         let url = format!("{}{}", self.api_url, call.path);
         let mut request = self
@@ -269,7 +290,10 @@ impl Client {
                 return Err(if source.is_timeout() {
                     Error::Timeout { route }
                 } else {
-                    Error::Transport { route, source: source.without_url() }
+                    Error::Transport {
+                        route,
+                        source: source.without_url(),
+                    }
                 });
             }
         };
@@ -285,7 +309,12 @@ impl Client {
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(source) if source.is_timeout() => return Err(Error::Timeout { route }),
-            Err(source) => return Err(Error::Transport { route, source: source.without_url() }),
+            Err(source) => {
+                return Err(Error::Transport {
+                    route,
+                    source: source.without_url(),
+                });
+            }
         };
         if !(200..300).contains(&status) {
             return Err(error::from_response(route, status, retry_after, &bytes));

@@ -98,7 +98,9 @@ impl Profile {
         Profile {
             access_key: self.access_key.or(base.access_key),
             secret_key: self.secret_key.or(base.secret_key),
-            default_organization_id: self.default_organization_id.or(base.default_organization_id),
+            default_organization_id: self
+                .default_organization_id
+                .or(base.default_organization_id),
             default_project_id: self.default_project_id.or(base.default_project_id),
             default_region: self.default_region.or(base.default_region),
             api_url: self.api_url.or(base.api_url),
@@ -139,20 +141,35 @@ fn config_path(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     config_home.join("scw").join("config.yaml")
 }
 
-fn read_profile(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Profile, CredentialsError> {
+fn read_profile(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Profile, CredentialsError> {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Profile::default()),
-        Err(source) => return Err(CredentialsError::Read { path: shown, source }),
+        Err(source) => {
+            return Err(CredentialsError::Read {
+                path: shown,
+                source,
+            });
+        }
     };
     let mut file: ConfigFile = serde_saphyr::from_str(&text).map_err(|error| {
         // The parser's message can quote the offending text, which may be a key: keep only
         // its position.
         let detail = error.to_string();
         let position = detail.lines().next().unwrap_or_default();
-        let position = position.split(':').next().unwrap_or("invalid YAML").to_owned();
-        CredentialsError::Parse { path: shown.clone(), detail: position }
+        let position = position
+            .split(':')
+            .next()
+            .unwrap_or("invalid YAML")
+            .to_owned();
+        CredentialsError::Parse {
+            path: shown.clone(),
+            detail: position,
+        }
     })?;
     let base = Profile {
         access_key: file.access_key.take(),
@@ -168,7 +185,10 @@ fn read_profile(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Pro
         Some(name) if name == "default" && !file.profiles.contains_key("default") => Ok(base),
         Some(name) => match file.profiles.remove(&name) {
             Some(profile) => Ok(profile.over(base)),
-            None => Err(CredentialsError::UnknownProfile { profile: name, path: shown }),
+            None => Err(CredentialsError::UnknownProfile {
+                profile: name,
+                path: shown,
+            }),
         },
     }
 }
@@ -197,7 +217,9 @@ impl Credentials {
         let secret_key = merged
             .secret_key
             .filter(|key| !key.is_empty())
-            .ok_or_else(|| CredentialsError::MissingSecretKey { path: path.display().to_string() })?;
+            .ok_or_else(|| CredentialsError::MissingSecretKey {
+                path: path.display().to_string(),
+            })?;
         if let Some(region) = &merged.default_region {
             check_region(region)?;
         }
@@ -217,7 +239,9 @@ pub fn check_region(region: &str) -> Result<(), CredentialsError> {
     if REGIONS.contains(&region) {
         Ok(())
     } else {
-        Err(CredentialsError::UnknownRegion { region: region.to_owned() })
+        Err(CredentialsError::UnknownRegion {
+            region: region.to_owned(),
+        })
     }
 }
 
@@ -226,7 +250,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     fn write_config(text: &str) -> (PathBuf, String) {
@@ -256,7 +285,10 @@ profiles:
         let (_path, shown) = write_config(FILE);
         let creds = Credentials::load(&env_of(vec![("SCW_CONFIG_PATH", shown)]));
         let creds = creds.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(creds.secret_key.expose(), "33333333-3333-3333-3333-333333333333");
+        assert_eq!(
+            creds.secret_key.expose(),
+            "33333333-3333-3333-3333-333333333333"
+        );
         assert_eq!(creds.default_region.as_deref(), Some("nl-ams"));
         assert_eq!(creds.access_key.as_deref(), Some("SCWTOPLEVEL0000000000"));
         assert_eq!(
@@ -276,7 +308,10 @@ profiles:
         ]))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(creds.access_key.as_deref(), Some("SCWDEV00000000000000"));
-        assert_eq!(creds.secret_key.expose(), "11111111-1111-1111-1111-111111111111");
+        assert_eq!(
+            creds.secret_key.expose(),
+            "11111111-1111-1111-1111-111111111111"
+        );
         assert_eq!(creds.default_region.as_deref(), Some("pl-waw"));
         assert_eq!(creds.api_url.as_deref(), Some("http://127.0.0.1:1"));
     }
@@ -287,7 +322,10 @@ profiles:
             "SCW_CONFIG_PATH",
             "/nonexistent/scw/config.yaml".into(),
         )]));
-        assert!(matches!(result, Err(CredentialsError::MissingSecretKey { .. })));
+        assert!(matches!(
+            result,
+            Err(CredentialsError::MissingSecretKey { .. })
+        ));
         let only_env = Credentials::load(&env_of(vec![
             ("SCW_CONFIG_PATH", "/nonexistent/scw/config.yaml".into()),
             ("SCW_SECRET_KEY", "k".into()),
@@ -302,12 +340,18 @@ profiles:
             ("SCW_CONFIG_PATH", shown.clone()),
             ("SCW_PROFILE", "nope".into()),
         ]));
-        assert!(matches!(result, Err(CredentialsError::UnknownProfile { .. })));
+        assert!(matches!(
+            result,
+            Err(CredentialsError::UnknownProfile { .. })
+        ));
         let result = Credentials::load(&env_of(vec![
             ("SCW_CONFIG_PATH", shown),
             ("SCW_DEFAULT_REGION", "us-east".into()),
         ]));
-        assert!(matches!(result, Err(CredentialsError::UnknownRegion { .. })));
+        assert!(matches!(
+            result,
+            Err(CredentialsError::UnknownRegion { .. })
+        ));
     }
 
     #[test]
@@ -316,7 +360,10 @@ profiles:
         let result = Credentials::load(&env_of(vec![("SCW_CONFIG_PATH", shown)]));
         match result {
             Err(error @ CredentialsError::Parse { .. }) => {
-                assert!(!error.to_string().contains("unclosed-super-secret"), "{error}");
+                assert!(
+                    !error.to_string().contains("unclosed-super-secret"),
+                    "{error}"
+                );
             }
             other => panic!("expected a parse error, got {other:?}"),
         }

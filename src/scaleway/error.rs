@@ -279,7 +279,12 @@ pub(crate) fn from_response(
 ) -> Error {
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let Some(body) = parsed else {
-        return by_status(route, status, retry_after, String::from_utf8_lossy(body).into());
+        return by_status(
+            route,
+            status,
+            retry_after,
+            String::from_utf8_lossy(body).into(),
+        );
     };
     let message = truncate(
         body.message
@@ -314,8 +319,10 @@ pub(crate) fn from_response(
         Some("quotas_exceeded") => Error::QuotaExceeded { route, message },
         Some("too_many_requests") => Error::RateLimited {
             route,
-            retry_after: retry_after
-                .or_else(|| body.reset_seconds.and_then(|s| parse_retry_after(Some(&s.to_string())))),
+            retry_after: retry_after.or_else(|| {
+                body.reset_seconds
+                    .and_then(|s| parse_retry_after(Some(&s.to_string())))
+            }),
         },
         Some("out_of_stock") => Error::Server {
             route,
@@ -401,8 +408,10 @@ mod tests {
             serde_json::json!({"type": "not_found", "message": "resource is not found",
                 "resource": "container", "resource_id": "abc"}),
         );
-        assert!(matches!(&not_found, Error::NotFound { resource, resource_id, .. }
-            if resource == "container" && resource_id == "abc"));
+        assert!(
+            matches!(&not_found, Error::NotFound { resource, resource_id, .. }
+            if resource == "container" && resource_id == "abc")
+        );
         assert_eq!(not_found.class(), ErrorClass::Terminal);
 
         let busy = parse(
@@ -410,7 +419,9 @@ mod tests {
             serde_json::json!({"type": "transient_state", "message": "resource is in a transient state",
                 "resource": "container", "resource_id": "abc", "current_state": "updating"}),
         );
-        assert!(matches!(&busy, Error::TransientState { current_state, .. } if current_state == "updating"));
+        assert!(
+            matches!(&busy, Error::TransientState { current_state, .. } if current_state == "updating")
+        );
         assert_eq!(busy.class(), ErrorClass::Transient);
 
         let invalid = parse(
@@ -420,7 +431,11 @@ mod tests {
                              "help_message": "must be at least min_scale"}]}),
         );
         assert_eq!(invalid.reason(), "ScalewayInvalidArgument");
-        assert!(invalid.to_string().contains("max_scale (constraint): must be at least min_scale"));
+        assert!(
+            invalid
+                .to_string()
+                .contains("max_scale (constraint): must be at least min_scale")
+        );
 
         for (kind, status, reason) in [
             ("already_exists", 409, "ScalewayAlreadyExists"),
@@ -444,12 +459,18 @@ mod tests {
             Some(Duration::from_secs(3)),
             br#"{"type":"too_many_requests","help_message":"slow down"}"#,
         );
-        assert_eq!(from_header.class(), ErrorClass::Throttled(Some(Duration::from_secs(3))));
+        assert_eq!(
+            from_header.class(),
+            ErrorClass::Throttled(Some(Duration::from_secs(3)))
+        );
         let from_body = parse(
             429,
             serde_json::json!({"type": "too_many_requests", "help_message": "x", "reset_seconds": 2}),
         );
-        assert_eq!(from_body.class(), ErrorClass::Throttled(Some(Duration::from_secs(2))));
+        assert_eq!(
+            from_body.class(),
+            ErrorClass::Throttled(Some(Duration::from_secs(2)))
+        );
     }
 
     #[test]
@@ -472,8 +493,14 @@ mod tests {
     #[test]
     fn retry_after_header_parsing() {
         assert_eq!(parse_retry_after(Some("5")), Some(Duration::from_secs(5)));
-        assert_eq!(parse_retry_after(Some(" 0.5 ")), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(
+            parse_retry_after(Some(" 0.5 ")),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
         assert_eq!(parse_retry_after(Some("-1")), None);
         assert_eq!(parse_retry_after(None), None);
     }

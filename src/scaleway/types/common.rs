@@ -243,10 +243,17 @@ mod tests {
             ("0s", Duration::ZERO),
         ];
         for (wire, duration) in cases {
-            assert_eq!(ApiDuration::parse(wire), Some(ApiDuration(duration)), "{wire}");
+            assert_eq!(
+                ApiDuration::parse(wire),
+                Some(ApiDuration(duration)),
+                "{wire}"
+            );
             assert_eq!(ApiDuration(duration).to_string(), wire);
         }
-        assert_eq!(ApiDuration::parse("2.50s"), Some(ApiDuration(Duration::from_millis(2500))));
+        assert_eq!(
+            ApiDuration::parse("2.50s"),
+            Some(ApiDuration(Duration::from_millis(2500)))
+        );
         for bad in ["", "s", "300", "-1s", "1.2.3s", "abcs", "1ms"] {
             assert_eq!(ApiDuration::parse(bad), None, "{bad}");
         }

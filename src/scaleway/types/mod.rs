@@ -14,7 +14,6 @@ pub use container::{
 pub use domain::{CreateDomainRequest, Domain, DomainFilter, UpdateDomainRequest};
 pub use namespace::{CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest};
 pub use trigger::{
-    CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfig,
-    NatsConfigRequest, SourceType, SqsConfig, SqsConfigRequest, Trigger, TriggerFilter,
-    UpdateTriggerRequest,
+    CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfig, NatsConfigRequest,
+    SourceType, SqsConfig, SqsConfigRequest, Trigger, TriggerFilter, UpdateTriggerRequest,
 };

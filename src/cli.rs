@@ -131,6 +131,9 @@ pub struct EmulatorArgs {
     /// `Retry-After` seconds sent with a 429.
     #[arg(long, env = "EMULATOR_RETRY_AFTER_SECONDS", default_value_t = 1)]
     pub retry_after_seconds: u64,
+    /// Organization quota of containers (creating more answers 403 quotas_exceeded).
+    #[arg(long, env = "EMULATOR_CONTAINER_QUOTA")]
+    pub container_quota: Option<usize>,
     /// Fraction of requests (0..1) whose connection is dropped without an answer.
     #[arg(long, env = "EMULATOR_DROP_RATE", default_value_t = 0.0)]
     pub drop_rate: f64,

@@ -28,6 +28,7 @@ pub async fn run(args: EmulatorArgs) -> std::io::Result<()> {
             drop_rate: args.drop_rate,
             ..Faults::default()
         },
+        container_quota: args.container_quota,
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

@@ -629,6 +629,32 @@ async fn error_classes_map_from_the_emulator() {
 }
 
 #[tokio::test]
+async fn a_quota_answers_quota_exceeded() {
+    let running = emulator_with(EmulatorConfig {
+        container_quota: Some(1),
+        ..test_config()
+    })
+    .await;
+    let client = client_for(&running.url(), TOKEN);
+    let namespace = ready_namespace(&client, "quota").await;
+    let api = client.region(REGION);
+    ok(api
+        .create_container(&container_request(&namespace.id, "one"))
+        .await);
+    let refused = api
+        .create_container(&container_request(&namespace.id, "two"))
+        .await;
+    assert!(
+        matches!(&refused, Err(Error::QuotaExceeded { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.map_err(|e| e.reason()).err(),
+        Some("ScalewayQuotaExceeded")
+    );
+}
+
+#[tokio::test]
 async fn wrong_or_empty_credentials_are_refused() {
     let running = emulator_with(EmulatorConfig {
         credentials: Some(vec![TOKEN.into()]),

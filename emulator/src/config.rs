@@ -28,6 +28,9 @@ pub struct EmulatorConfig {
     pub failing_image_substrings: Vec<String>,
     /// Faults active from the start (can be changed at runtime).
     pub faults: Faults,
+    /// Organization quota of containers: creating one more answers 403 `quotas_exceeded`.
+    /// `None` (the default) means no quota.
+    pub container_quota: Option<usize>,
 }
 
 impl Default for EmulatorConfig {
@@ -40,6 +43,7 @@ impl Default for EmulatorConfig {
             organization_id: DEFAULT_ORGANIZATION_ID.to_owned(),
             failing_image_substrings: vec![":fail".to_owned(), "unpullable".to_owned()],
             faults: Faults::default(),
+            container_quota: None,
         }
     }
 }

@@ -24,6 +24,7 @@ pub(crate) struct Settings {
     pub credentials: Option<Vec<String>>,
     pub organization_id: String,
     pub failing_image_substrings: Vec<String>,
+    pub container_quota: Option<usize>,
 }
 
 impl Settings {
@@ -69,6 +70,7 @@ impl Emulator {
             organization_id,
             failing_image_substrings,
             faults,
+            container_quota,
         } = config;
         let inner = Inner {
             settings: Settings {
@@ -77,6 +79,7 @@ impl Emulator {
                 credentials,
                 organization_id,
                 failing_image_substrings,
+                container_quota,
             },
             store: Mutex::new(Store::new(seed)),
             faults: Mutex::new(FaultEngine::new(seed, faults)),

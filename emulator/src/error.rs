@@ -104,6 +104,16 @@ pub enum ApiError {
         /// What to fix.
         help_message: String,
     },
+    /// 403: an organization quota would be exceeded.
+    #[error("quota exceeded for {resource}: {current} of {quota}")]
+    QuotasExceeded {
+        /// Resource kind whose quota is reached, e.g. `containers`.
+        resource: &'static str,
+        /// The quota.
+        quota: usize,
+        /// How many exist now.
+        current: usize,
+    },
     /// 429: injected rate limiting.
     #[error("too many requests")]
     TooManyRequests {
@@ -142,7 +152,7 @@ impl ApiError {
         match self {
             Self::InvalidArguments(_) => StatusCode::BAD_REQUEST,
             Self::DeniedAuthentication => StatusCode::UNAUTHORIZED,
-            Self::PermissionsDenied { .. } => StatusCode::FORBIDDEN,
+            Self::PermissionsDenied { .. } | Self::QuotasExceeded { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::UnknownRoute { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::AlreadyExists { .. } | Self::TransientState { .. } | Self::Locked { .. } => {
@@ -187,6 +197,16 @@ impl ApiError {
                 "type": "not_found",
                 "resource": "route",
                 "resource_id": path,
+            }),
+            Self::QuotasExceeded {
+                resource,
+                quota,
+                current,
+            } => json!({
+                "message": "quota(s) exceeded for this resource",
+                "type": "quotas_exceeded",
+                "details": [{ "resource": resource, "quota": quota, "current": current,
+                              "organization_id": null }],
             }),
             Self::MethodNotAllowed => json!({
                 "message": "method not allowed",

@@ -132,6 +132,16 @@ pub(crate) async fn create(
             ),
         });
     }
+    if let Some(quota) = settings.container_quota {
+        let current = store.containers.len();
+        if current >= quota {
+            return Err(ApiError::QuotasExceeded {
+                resource: "containers",
+                quota,
+                current,
+            });
+        }
+    }
     let (id, seq) = store.next_identity();
     let outcome = rollout_outcome(settings, &spec.image);
     let record = ContainerRecord {

@@ -95,7 +95,14 @@ async fn harness_with(resync: Duration) -> Harness {
             panic!("controllers stopped: {error}");
         }
     });
-    Harness { emulator, _apiserver: apiserver, kube, scaleway, ctx, operator }
+    Harness {
+        emulator,
+        _apiserver: apiserver,
+        kube,
+        scaleway,
+        ctx,
+        operator,
+    }
 }
 
 impl Harness {
@@ -661,7 +668,10 @@ async fn steady_state_costs_no_call_per_object() {
         "scaleway_serverless_operator_scaleway_requests_total{route=\"POST /containers/v1/regions/{region}/containers\",code=\"200\"} 5",
         "scaleway_serverless_operator_objects{kind=\"ServerlessContainer\",ready=\"True\"} 5",
     ] {
-        assert!(metrics.contains(expected), "missing {expected} in:\n{metrics}");
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in:\n{metrics}"
+        );
     }
     let settled = h.emulator.emulator.total_requests();
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -46,6 +46,8 @@ impl Api {
     /// An emulator with this configuration.
     pub async fn start(config: EmulatorConfig) -> Self {
         let running = Emulator::start(config).await.expect("emulator starts");
+        // Already installed is fine (several tests per process).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder().build().expect("client builds");
         Self {
             running,

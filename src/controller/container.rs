@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
@@ -12,7 +11,8 @@ use super::conditions::{self, Assessment};
 use super::container_plan::{Desired, Plan, plan};
 use super::context::Context;
 use super::error::Error;
-use super::reconciler::{self, Managed, Report, object_key};
+use super::observe::{Lookup, find_fresh};
+use super::reconciler::{self, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -21,26 +21,11 @@ use crate::crd::{
 };
 use crate::scaleway::types::{Container, ContainerFilter};
 
-use super::observe::Lookup;
-
-impl Managed for ServerlessContainer {
-    type Status = ServerlessContainerStatus;
-    const KIND: &'static str = "ServerlessContainer";
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn set_conditions(
-        status: &mut Self::Status,
-        conditions: Vec<Condition>,
-        generation: Option<i64>,
-    ) {
-        status.conditions = conditions;
-        status.observed_generation = generation;
-    }
-}
+reconciler::managed!(
+    ServerlessContainer,
+    ServerlessContainerStatus,
+    "ServerlessContainer"
+);
 
 /// Entry point for the Controller.
 pub async fn reconcile(
@@ -121,8 +106,7 @@ async fn parent(
     })
 }
 
-/// Finds the remote container: from the scope's snapshot, then (when it is transient) with
-/// an individual GET, so that progress is seen without listing the whole namespace.
+/// Finds the remote container in its namespace's snapshot (GET only while transient).
 async fn observe(
     object: &ServerlessContainer,
     ctx: &Context,
@@ -130,34 +114,23 @@ async fn observe(
     name: &str,
 ) -> Result<Option<Container>, Error> {
     let api = parent.scope.client.region(&parent.region);
-    let cache_scope = parent.cache_scope();
     let filter = ContainerFilter {
         namespace_id: Some(parent.namespace_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
-    let found = ctx
-        .containers
-        .find(&cache_scope, Lookup { id, name }, || {
-            api.list_all_containers(&filter)
-        })
-        .await
-        .map_err(Error::scaleway("list containers"))?;
-    let Some(found) = found else { return Ok(None) };
-    if !found.status.is_transient() {
-        return Ok(Some(found));
-    }
-    match api.get_container(&found.id).await {
-        Ok(fresh) => {
-            ctx.containers.put(&cache_scope, &fresh).await;
-            Ok(Some(fresh))
-        }
-        Err(error) if error.is_not_found() => {
-            ctx.containers.remove(&cache_scope, &found.id).await;
-            Ok(None)
-        }
-        Err(error) => Err(Error::scaleway("get container")(error)),
-    }
+    find_fresh(
+        &ctx.containers,
+        &parent.cache_scope(),
+        Lookup { id, name },
+        || api.list_all_containers(&filter),
+        |id| {
+            let api = api.clone();
+            async move { api.get_container(&id).await }
+        },
+    )
+    .await
+    .map_err(Error::scaleway("observe container"))
 }
 
 async fn apply(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -313,21 +286,9 @@ fn changed_fields<T: serde::Serialize>(update: &T) -> String {
 /// deletes the remote container and waits until it is gone.
 async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
+    let previous = object.status.clone().unwrap_or_default();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        let id = object
-            .status
-            .as_ref()
-            .and_then(|s| s.id.clone())
-            .unwrap_or_default();
-        reconciler::publish(
-            object,
-            &ctx,
-            kube::runtime::events::EventType::Normal,
-            "Orphaned",
-            format!("left Scaleway container {id} in place (deletionPolicy: Orphan)"),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return reconciler::orphan(object, &ctx, "container", previous.id).await;
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let triggers: Api<ServerlessTrigger> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
@@ -336,7 +297,7 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         .await
         .map_err(Error::kube("list ServerlessTriggers"))?
         .items
-        .into_iter()
+        .iter()
         .filter(|t| {
             t.spec
                 .container_ref
@@ -344,20 +305,7 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
                 .is_some_and(|r| r.name == object.name_any())
         })
         .count();
-    if dependents > 0 {
-        let message = format!(
-            "waiting for {dependents} ServerlessTrigger(s) that reference this container to be deleted"
-        );
-        reconciler::write_status(
-            object,
-            &ctx,
-            object.status.clone().unwrap_or_default(),
-            &Assessment::progressing("Deleting", message.clone()),
-        )
-        .await?;
-        return Err(Error::Deleting(message));
-    }
-    let previous = object.status.clone().unwrap_or_default();
+    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessTrigger").await?;
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     // The parent may be gone already: fall back to what status recorded.
     let parent = match parent(object, &ctx, &mut secrets).await {
@@ -384,61 +332,23 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             Err(error) if error.is_not_found() => None,
             Err(error) => return Err(Error::scaleway("get container")(error)),
         },
-        None => api
-            .list_all_containers(&ContainerFilter {
+        None => {
+            let filter = ContainerFilter {
                 namespace_id: Some(parent.namespace_id.clone()),
                 name: Some(name.clone()),
                 ..Default::default()
-            })
-            .await
-            .map_err(Error::scaleway("list containers"))?
-            .into_iter()
-            .find(|c| c.name == name),
-    };
-    let cache_scope = parent.cache_scope();
-    let Some(remote) = remote else {
-        if let Some(id) = &previous.id {
-            ctx.containers.remove(&cache_scope, id).await;
+            };
+            let found = api
+                .list_all_containers(&filter)
+                .await
+                .map_err(Error::scaleway("list containers"))?;
+            found.into_iter().find(|c| c.name == name)
         }
-        reconciler::publish(
-            object,
-            &ctx,
-            kube::runtime::events::EventType::Normal,
-            "Deleted",
-            format!("Scaleway container {name} is deleted"),
-        )
-        .await;
-        return Ok(Action::await_change());
     };
-    if !remote.status.is_transient() {
-        match api.delete_container(&remote.id).await {
-            Ok(deleting) => ctx.containers.put(&cache_scope, &deleting).await,
-            Err(error) if error.is_not_found() => return Ok(Action::await_change()),
-            Err(scaleway_error) => {
-                let error = Error::scaleway("delete container")(scaleway_error);
-                if !matches!(
-                    &error,
-                    Error::Scaleway {
-                        source: crate::scaleway::Error::TransientState { .. },
-                        ..
-                    }
-                ) {
-                    return Err(error);
-                }
-            }
-        }
-    }
-    let message = format!("waiting for Scaleway to delete container {}", remote.id);
-    let status = ServerlessContainerStatus {
+    let deleting = ServerlessContainerStatus {
         remote_status: Some("deleting".into()),
         ..previous
     };
-    reconciler::write_status(
-        object,
-        &ctx,
-        status,
-        &Assessment::progressing("Deleting", message.clone()),
-    )
-    .await?;
-    Err(Error::Deleting(message))
+    let delete = |id: String| async move { api.delete_container(&id).await.map(|_| ()) };
+    reconciler::delete_remote(object, &ctx, "container", remote, delete, deleting).await
 }

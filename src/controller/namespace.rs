@@ -2,17 +2,14 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
 use super::clients::Scoped;
-use super::conditions::Assessment;
 use super::context::Context;
 use super::error::Error;
-use super::observe::Lookup;
-use super::reconciler::{self, Managed, Report, object_key};
+use super::observe::{Lookup, find_fresh};
+use super::reconciler::{self, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -24,24 +21,11 @@ use crate::scaleway::types::{
 };
 use crate::scaleway::{self, SecretString, check_region};
 
-impl Managed for ServerlessNamespace {
-    type Status = ServerlessNamespaceStatus;
-    const KIND: &'static str = "ServerlessNamespace";
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn set_conditions(
-        status: &mut Self::Status,
-        conditions: Vec<Condition>,
-        generation: Option<i64>,
-    ) {
-        status.conditions = conditions;
-        status.observed_generation = generation;
-    }
-}
+reconciler::managed!(
+    ServerlessNamespace,
+    ServerlessNamespaceStatus,
+    "ServerlessNamespace"
+);
 
 /// Entry point for the Controller.
 pub async fn reconcile(
@@ -117,6 +101,7 @@ pub fn update_for(
     }
 }
 
+/// Finds the remote namespace in its project's snapshot (GET only while transient).
 async fn observe(
     object: &ServerlessNamespace,
     ctx: &Context,
@@ -124,34 +109,23 @@ async fn observe(
     name: &str,
 ) -> Result<Option<Namespace>, Error> {
     let api = placement.scope.client.region(&placement.region);
-    let cache_scope = placement.cache_scope();
     let filter = NamespaceFilter {
         project_id: Some(placement.project_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
-    let found = ctx
-        .namespaces
-        .find(&cache_scope, Lookup { id, name }, || {
-            api.list_all_namespaces(&filter)
-        })
-        .await
-        .map_err(Error::scaleway("list namespaces"))?;
-    let Some(found) = found else { return Ok(None) };
-    if !found.status.is_transient() {
-        return Ok(Some(found));
-    }
-    match api.get_namespace(&found.id).await {
-        Ok(fresh) => {
-            ctx.namespaces.put(&cache_scope, &fresh).await;
-            Ok(Some(fresh))
-        }
-        Err(error) if error.is_not_found() => {
-            ctx.namespaces.remove(&cache_scope, &found.id).await;
-            Ok(None)
-        }
-        Err(error) => Err(Error::scaleway("get namespace")(error)),
-    }
+    find_fresh(
+        &ctx.namespaces,
+        &placement.cache_scope(),
+        Lookup { id, name },
+        || api.list_all_namespaces(&filter),
+        |id| {
+            let api = api.clone();
+            async move { api.get_namespace(&id).await }
+        },
+    )
+    .await
+    .map_err(Error::scaleway("observe namespace"))
 }
 
 async fn apply(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -272,9 +246,9 @@ async fn apply_steps(
     })
 }
 
-/// Deletion: honours the policy; waits until no ServerlessContainer references this
-/// namespace (so that their own deletion policies apply and their finalizers can still reach
-/// Scaleway), then deletes the remote namespace and waits until it is gone.
+/// Deletion: waits until no ServerlessContainer references this namespace (so that their
+/// own deletion policies apply and their finalizers can still reach Scaleway), honours the
+/// policy, then deletes the remote namespace and waits until it is gone.
 async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     let k8s_namespace = object.namespace().unwrap_or_default();
@@ -284,7 +258,7 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         .await
         .map_err(Error::kube("list ServerlessContainers"))?
         .items
-        .into_iter()
+        .iter()
         .filter(|c| {
             c.spec
                 .namespace_ref
@@ -292,31 +266,10 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
                 .is_some_and(|r| r.name == object.name_any())
         })
         .count();
-    if dependents > 0 {
-        let message = format!(
-            "waiting for {dependents} ServerlessContainer(s) that reference this namespace to be deleted"
-        );
-        reconciler::write_status(
-            object,
-            &ctx,
-            object.status.clone().unwrap_or_default(),
-            &Assessment::progressing("Deleting", message.clone()),
-        )
-        .await?;
-        return Err(Error::Deleting(message));
-    }
+    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessContainer").await?;
     let previous = object.status.clone().unwrap_or_default();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        let id = previous.id.unwrap_or_default();
-        reconciler::publish(
-            object,
-            &ctx,
-            EventType::Normal,
-            "Orphaned",
-            format!("left Scaleway namespace {id} in place (deletionPolicy: Orphan)"),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return reconciler::orphan(object, &ctx, "namespace", previous.id).await;
     }
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     let placement = match placement(object, &ctx, &mut secrets).await {
@@ -337,51 +290,23 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
             Err(error) if error.is_not_found() => None,
             Err(error) => return Err(Error::scaleway("get namespace")(error)),
         },
-        None => api
-            .list_all_namespaces(&NamespaceFilter {
+        None => {
+            let filter = NamespaceFilter {
                 project_id: Some(placement.project_id.clone()),
                 name: Some(name.clone()),
                 ..Default::default()
-            })
-            .await
-            .map_err(Error::scaleway("list namespaces"))?
-            .into_iter()
-            .find(|n| n.name == name),
-    };
-    let cache_scope = placement.cache_scope();
-    let Some(remote) = remote else {
-        if let Some(id) = &previous.id {
-            ctx.namespaces.remove(&cache_scope, id).await;
+            };
+            let found = api
+                .list_all_namespaces(&filter)
+                .await
+                .map_err(Error::scaleway("list namespaces"))?;
+            found.into_iter().find(|n| n.name == name)
         }
-        reconciler::publish(
-            object,
-            &ctx,
-            EventType::Normal,
-            "Deleted",
-            format!("Scaleway namespace {name} is deleted"),
-        )
-        .await;
-        return Ok(Action::await_change());
     };
-    if !remote.status.is_transient() {
-        match api.delete_namespace(&remote.id).await {
-            Ok(deleting) => ctx.namespaces.put(&cache_scope, &deleting).await,
-            Err(error) if error.is_not_found() => return Ok(Action::await_change()),
-            Err(scaleway::Error::TransientState { .. }) => {}
-            Err(error) => return Err(Error::scaleway("delete namespace")(error)),
-        }
-    }
-    let message = format!("waiting for Scaleway to delete namespace {}", remote.id);
-    let status = ServerlessNamespaceStatus {
+    let deleting = ServerlessNamespaceStatus {
         remote_status: Some("deleting".into()),
         ..previous
     };
-    reconciler::write_status(
-        object,
-        &ctx,
-        status,
-        &Assessment::progressing("Deleting", message.clone()),
-    )
-    .await?;
-    Err(Error::Deleting(message))
+    let delete = |id: String| async move { api.delete_namespace(&id).await.map(|_| ()) };
+    reconciler::delete_remote(object, &ctx, "namespace", remote, delete, deleting).await
 }

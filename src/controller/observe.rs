@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::scaleway;
 use crate::scaleway::types::{Container, Namespace, Status, Trigger};
 
 /// A remote object as the cache needs to see it.
@@ -140,6 +141,42 @@ impl<T: RemoteObject> RemoteCache<T> {
     pub async fn invalidate(&self, scope: &str) {
         let slot = self.slot(scope);
         *slot.lock().await = None;
+    }
+}
+
+/// Finds an object through the scope's snapshot and, when the snapshot shows it in a
+/// transient status, reads it again with an individual GET so that progress is seen without
+/// listing the whole scope. An object the GET no longer finds is forgotten.
+pub async fn find_fresh<T, L, LF, G, GF>(
+    cache: &RemoteCache<T>,
+    scope: &str,
+    lookup: Lookup<'_>,
+    list: L,
+    get: G,
+) -> Result<Option<T>, scaleway::Error>
+where
+    T: RemoteObject,
+    L: FnOnce() -> LF,
+    LF: Future<Output = Result<Vec<T>, scaleway::Error>>,
+    G: FnOnce(String) -> GF,
+    GF: Future<Output = Result<T, scaleway::Error>>,
+{
+    let Some(found) = cache.find(scope, lookup, list).await? else {
+        return Ok(None);
+    };
+    if !found.status().is_transient() {
+        return Ok(Some(found));
+    }
+    match get(found.id().to_owned()).await {
+        Ok(fresh) => {
+            cache.put(scope, &fresh).await;
+            Ok(Some(fresh))
+        }
+        Err(error) if error.is_not_found() => {
+            cache.remove(scope, found.id()).await;
+            Ok(None)
+        }
+        Err(error) => Err(error),
     }
 }
 

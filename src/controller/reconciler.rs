@@ -18,6 +18,8 @@ use serde::de::DeserializeOwned;
 use super::conditions::{self, Assessment};
 use super::context::Context;
 use super::error::{Error, Recovery};
+use super::observe::RemoteObject;
+use crate::scaleway;
 
 /// The finalizer that ties each object to its Scaleway resource.
 pub const FINALIZER: &str = "serverless.scaleway.com/finalizer";
@@ -48,6 +50,33 @@ pub trait Managed:
         generation: Option<i64>,
     );
 }
+
+/// Implements [`Managed`] for a kind whose status has `conditions` and `observed_generation`.
+macro_rules! managed {
+    ($kind:ty, $status:ty, $name:literal) => {
+        impl $crate::controller::reconciler::Managed for $kind {
+            type Status = $status;
+            const KIND: &'static str = $name;
+            fn status(&self) -> Option<&Self::Status> {
+                self.status.as_ref()
+            }
+            fn conditions(
+                status: &Self::Status,
+            ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+                &status.conditions
+            }
+            fn set_conditions(
+                status: &mut Self::Status,
+                conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+                generation: Option<i64>,
+            ) {
+                status.conditions = conditions;
+                status.observed_generation = generation;
+            }
+        }
+    };
+}
+pub(crate) use managed;
 
 /// What a successful step produced: the status facts, how the object stands, when to look
 /// again, and the events a user should see.
@@ -270,6 +299,103 @@ pub async fn publish<K: Managed>(
     if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
         tracing::warn!(%error, reason, "could not publish event");
     }
+}
+
+/// Deletion with `deletionPolicy: Orphan`: say so, and let the finalizer go.
+pub async fn orphan<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    what: &str,
+    id: Option<String>,
+) -> Result<Action, Error> {
+    let id = id.unwrap_or_else(|| "(never created)".into());
+    let note = format!("left Scaleway {what} {id} in place (deletionPolicy: Orphan)");
+    publish(object, ctx, EventType::Normal, "Orphaned", note).await;
+    Ok(Action::await_change())
+}
+
+/// Keeps the finalizer while `count` objects of `kind` still reference this one (a parent
+/// waits for its children, so that each child's own deletion policy applies).
+pub async fn wait_for_dependents<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    count: usize,
+    kind: &str,
+) -> Result<(), Error> {
+    if count == 0 {
+        return Ok(());
+    }
+    let message = format!("waiting for {count} {kind}(s) that reference this object to be deleted");
+    let status = object.status().cloned().unwrap_or_default();
+    write_status(
+        object,
+        ctx,
+        status,
+        &Assessment::progressing("Deleting", message.clone()),
+    )
+    .await?;
+    Err(Error::Deleting(message))
+}
+
+/// The end of a deletion: nothing left → done; otherwise ask Scaleway to delete `remote`
+/// (unless it is already busy) and keep the finalizer until it is gone. `deleting` is the
+/// status to show meanwhile.
+pub async fn delete_remote<K, T, D, DF>(
+    object: &K,
+    ctx: &Context,
+    what: &'static str,
+    remote: Option<T>,
+    delete: D,
+    deleting: K::Status,
+) -> Result<Action, Error>
+where
+    K: Managed,
+    T: RemoteObject,
+    D: FnOnce(String) -> DF,
+    DF: Future<Output = Result<(), scaleway::Error>>,
+{
+    let Some(remote) = remote else {
+        publish(
+            object,
+            ctx,
+            EventType::Normal,
+            "Deleted",
+            format!("the Scaleway {what} is deleted"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    };
+    if !remote.status().is_transient() {
+        match delete(remote.id().to_owned()).await {
+            Ok(()) | Err(scaleway::Error::TransientState { .. }) => {}
+            Err(error) if error.is_not_found() => {
+                publish(
+                    object,
+                    ctx,
+                    EventType::Normal,
+                    "Deleted",
+                    format!("the Scaleway {what} is deleted"),
+                )
+                .await;
+                return Ok(Action::await_change());
+            }
+            Err(error) => {
+                return Err(Error::Scaleway {
+                    action: "delete",
+                    source: error,
+                });
+            }
+        }
+    }
+    let message = format!("waiting for Scaleway to delete {what} {}", remote.id());
+    write_status(
+        object,
+        ctx,
+        deleting,
+        &Assessment::progressing("Deleting", message.clone()),
+    )
+    .await?;
+    Err(Error::Deleting(message))
 }
 
 /// A predicate for the main watch: only spec changes (generation), finalizer changes and

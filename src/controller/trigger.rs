@@ -3,17 +3,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
 use super::clients::Scoped;
-use super::conditions::{self, Assessment};
+use super::conditions;
 use super::context::Context;
 use super::error::Error;
-use super::observe::Lookup;
-use super::reconciler::{self, Managed, Report, object_key};
+use super::observe::{Lookup, find_fresh};
+use super::reconciler::{self, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -26,24 +24,11 @@ use crate::scaleway::types::{
 };
 use crate::scaleway::{self, SecretString};
 
-impl Managed for ServerlessTrigger {
-    type Status = ServerlessTriggerStatus;
-    const KIND: &'static str = "ServerlessTrigger";
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn set_conditions(
-        status: &mut Self::Status,
-        conditions: Vec<Condition>,
-        generation: Option<i64>,
-    ) {
-        status.conditions = conditions;
-        status.observed_generation = generation;
-    }
-}
+reconciler::managed!(
+    ServerlessTrigger,
+    ServerlessTriggerStatus,
+    "ServerlessTrigger"
+);
 
 /// Entry point for the Controller.
 pub async fn reconcile(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -263,6 +248,7 @@ pub fn update_for(
     }
 }
 
+/// Finds the remote trigger in its container's snapshot (GET only while transient).
 async fn observe(
     object: &ServerlessTrigger,
     ctx: &Context,
@@ -270,34 +256,23 @@ async fn observe(
     name: &str,
 ) -> Result<Option<Trigger>, Error> {
     let api = target.scope.client.region(&target.region);
-    let cache_scope = target.cache_scope();
     let filter = TriggerFilter {
         container_id: Some(target.container_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
-    let found = ctx
-        .triggers
-        .find(&cache_scope, Lookup { id, name }, || {
-            api.list_all_triggers(&filter)
-        })
-        .await
-        .map_err(Error::scaleway("list triggers"))?;
-    let Some(found) = found else { return Ok(None) };
-    if !found.status.is_transient() {
-        return Ok(Some(found));
-    }
-    match api.get_trigger(&found.id).await {
-        Ok(fresh) => {
-            ctx.triggers.put(&cache_scope, &fresh).await;
-            Ok(Some(fresh))
-        }
-        Err(error) if error.is_not_found() => {
-            ctx.triggers.remove(&cache_scope, &found.id).await;
-            Ok(None)
-        }
-        Err(error) => Err(Error::scaleway("get trigger")(error)),
-    }
+    find_fresh(
+        &ctx.triggers,
+        &target.cache_scope(),
+        Lookup { id, name },
+        || api.list_all_triggers(&filter),
+        |id| {
+            let api = api.clone();
+            async move { api.get_trigger(&id).await }
+        },
+    )
+    .await
+    .map_err(Error::scaleway("observe trigger"))
 }
 
 async fn apply(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -404,96 +379,51 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
     let object = object.as_ref();
     let previous = object.status.clone().unwrap_or_default();
     if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        let id = previous.id.unwrap_or_default();
-        reconciler::publish(
-            object,
-            &ctx,
-            EventType::Normal,
-            "Orphaned",
-            format!("left Scaleway trigger {id} in place (deletionPolicy: Orphan)"),
-        )
-        .await;
-        return Ok(Action::await_change());
+        return reconciler::orphan(object, &ctx, "trigger", previous.id).await;
     }
-    let Some(id) = previous.id.clone() else {
-        // Never recorded: look it up by name under the container, if the container is known.
-        let mut secrets =
-            SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-        let Ok(target) = target(object, &ctx, &mut secrets).await else {
-            return Ok(Action::await_change());
-        };
-        let name = object
-            .spec
-            .name
-            .clone()
-            .unwrap_or_else(|| object.name_any());
-        let api = target.scope.client.region(&target.region);
-        let found = api
-            .list_all_triggers(&TriggerFilter {
-                container_id: Some(target.container_id.clone()),
-                ..Default::default()
-            })
-            .await
-            .map_err(Error::scaleway("list triggers"))?
-            .into_iter()
-            .find(|t| t.name == name);
-        if let Some(found) = found {
-            match api.delete_trigger(&found.id).await {
-                Ok(_) => {}
-                Err(error) if error.is_not_found() => {}
-                Err(error) => return Err(Error::scaleway("delete trigger")(error)),
-            }
-            return Err(Error::Deleting(format!(
-                "waiting for Scaleway to delete trigger {}",
-                found.id
-            )));
-        }
-        return Ok(Action::await_change());
-    };
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let scope = match target(object, &ctx, &mut secrets).await {
-        Ok(target) => target.scope,
-        Err(_) => ctx.clients.default_scope()?,
+    let target = target(object, &ctx, &mut secrets).await;
+    let (scope, region, container_id) = match target {
+        Ok(target) => (target.scope, target.region, Some(target.container_id)),
+        // The container is gone or not ready: use what status recorded.
+        Err(_) => match (&previous.id, previous.region.clone()) {
+            (Some(_), Some(region)) => (
+                ctx.clients.default_scope()?,
+                region,
+                previous.container_id.clone(),
+            ),
+            _ => return Ok(Action::await_change()),
+        },
     };
-    let region = previous
-        .region
+    let name = object
+        .spec
+        .name
         .clone()
-        .unwrap_or_else(|| ctx.config.default_region.clone());
+        .unwrap_or_else(|| object.name_any());
     let api = scope.client.region(&region);
-    let remote = match api.get_trigger(&id).await {
-        Ok(remote) => remote,
-        Err(error) if error.is_not_found() => {
-            reconciler::publish(
-                object,
-                &ctx,
-                EventType::Normal,
-                "Deleted",
-                format!("Scaleway trigger {id} is deleted"),
-            )
-            .await;
-            return Ok(Action::await_change());
+    let remote = match (&previous.id, container_id) {
+        (Some(id), _) => match api.get_trigger(id).await {
+            Ok(remote) => Some(remote),
+            Err(error) if error.is_not_found() => None,
+            Err(error) => return Err(Error::scaleway("get trigger")(error)),
+        },
+        (None, Some(container_id)) => {
+            let filter = TriggerFilter {
+                container_id: Some(container_id),
+                ..Default::default()
+            };
+            let found = api
+                .list_all_triggers(&filter)
+                .await
+                .map_err(Error::scaleway("list triggers"))?;
+            found.into_iter().find(|t| t.name == name)
         }
-        Err(error) => return Err(Error::scaleway("get trigger")(error)),
+        (None, None) => None,
     };
-    if !remote.status.is_transient() {
-        match api.delete_trigger(&remote.id).await {
-            Ok(_) => {}
-            Err(error) if error.is_not_found() => return Ok(Action::await_change()),
-            Err(scaleway::Error::TransientState { .. }) => {}
-            Err(error) => return Err(Error::scaleway("delete trigger")(error)),
-        }
-    }
-    let message = format!("waiting for Scaleway to delete trigger {id}");
-    let status = ServerlessTriggerStatus {
+    let deleting = ServerlessTriggerStatus {
         remote_status: Some("deleting".into()),
         ..previous
     };
-    reconciler::write_status(
-        object,
-        &ctx,
-        status,
-        &Assessment::progressing("Deleting", message.clone()),
-    )
-    .await?;
-    Err(Error::Deleting(message))
+    let delete = |id: String| async move { api.delete_trigger(&id).await.map(|_| ()) };
+    reconciler::delete_remote(object, &ctx, "trigger", remote, delete, deleting).await
 }

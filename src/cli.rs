@@ -33,6 +33,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the controllers against the cluster of the current kubeconfig (or in-cluster).
     Run(RunArgs),
+    /// Measure convergence time, API calls and memory for N objects (operator as a child
+    /// process against the emulator and an in-memory Kubernetes API).
+    Bench(BenchArgs),
     /// Print the CRDs as YAML (what `crds/` holds).
     Crd {
         /// Print the Markdown field reference instead (docs/crd-reference.md).
@@ -41,6 +44,9 @@ pub enum Command {
     },
     /// Run the Scaleway Serverless Containers API v1 emulator on loopback (for tests and demos).
     Emulator(EmulatorArgs),
+    /// Run the whole operator on this machine for tests and demos: the Scaleway emulator, a
+    /// loopback Kubernetes-compatible API server and the controllers; writes a kubeconfig.
+    Sandbox(crate::sandbox::SandboxArgs),
 }
 
 /// Flags of `run`. Scaleway credentials come from `SCW_SECRET_KEY` (and `SCW_ACCESS_KEY`,
@@ -85,6 +91,32 @@ pub struct RunArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::crd::units::duration("resync-period", text).map_err(|e| e.to_string())
+}
+
+/// Flags of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// ServerlessContainers to converge.
+    #[arg(long, default_value_t = 100)]
+    pub objects: usize,
+    /// ServerlessNamespaces to spread them over (default: one per 100 containers).
+    #[arg(long)]
+    pub namespaces: Option<usize>,
+    /// The emulator's life-cycle delay (creating → ready), in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub transition_delay_ms: u64,
+    /// The operator's resync period during the run, e.g. 5s.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub resync_period: std::time::Duration,
+    /// Resync periods to observe the steady state for.
+    #[arg(long, default_value_t = 2)]
+    pub steady_periods: u32,
+    /// Give up when not converged after this long, e.g. 10m.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `emulator`.

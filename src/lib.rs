@@ -1,6 +1,7 @@
 //! Kubernetes operator for Scaleway Serverless Containers.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod controller;
 pub mod crd;

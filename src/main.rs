@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use scaleway_serverless_operator::cli::{Cli, Command};
+use scaleway_serverless_operator::bench::{self, BenchConfig};
+use scaleway_serverless_operator::cli::{BenchArgs, Cli, Command};
 use scaleway_serverless_operator::{
-    crd, emulator_cmd, install_crypto_provider, run_cmd, telemetry,
+    crd, emulator_cmd, install_crypto_provider, run_cmd, sandbox, telemetry,
 };
 
 #[tokio::main]
@@ -13,12 +14,14 @@ async fn main() -> ExitCode {
     install_crypto_provider();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args).await.map_err(|e| error_chain(&e)),
+        Command::Bench(args) => run_bench(args).await,
         Command::Crd { reference: false } => print_crds(),
         Command::Crd { reference: true } => {
             print!("{}", crd::reference::markdown(&crd::all_crds()));
             Ok(())
         }
         Command::Emulator(args) => emulator_cmd::run(args).await.map_err(|e| e.to_string()),
+        Command::Sandbox(args) => sandbox::run::run(args).await.map_err(|e| error_chain(&e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,4 +57,25 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+async fn run_bench(args: BenchArgs) -> Result<(), String> {
+    let config = BenchConfig {
+        objects: args.objects,
+        namespaces: args.namespaces.unwrap_or(args.objects.div_ceil(100)).max(1),
+        transition_delay: std::time::Duration::from_millis(args.transition_delay_ms),
+        resync_period: args.resync_period,
+        steady_periods: args.steady_periods,
+        timeout: args.timeout,
+    };
+    let report = bench::run(config).await.map_err(|e| error_chain(&e))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
 }

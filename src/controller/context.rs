@@ -35,7 +35,7 @@ impl Default for OperatorConfig {
         Self {
             default_region: "fr-par".into(),
             resync_period: Duration::from_secs(300),
-            poll_initial: Duration::from_millis(500),
+            poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(15),
             retry_max: Duration::from_secs(300),
             digest_key: (0..32).map(|_| fastrand::u8(..)).collect(),
@@ -52,6 +52,17 @@ pub struct Backoff {
 impl Backoff {
     /// The next delay for `key`: `base * 2^attempts`, capped, with ±20% jitter.
     pub fn next(&self, key: &str, base: Duration, cap: Duration) -> Duration {
+        self.next_with_growth(key, base, cap, 2.0)
+    }
+
+    /// The next delay for `key`: `base * growth^attempts`, capped, with ±20% jitter.
+    pub fn next_with_growth(
+        &self,
+        key: &str,
+        base: Duration,
+        cap: Duration,
+        growth: f64,
+    ) -> Duration {
         let attempt = match self.attempts.lock() {
             Ok(mut attempts) => {
                 let count = attempts.entry(key.to_owned()).or_default();
@@ -60,8 +71,8 @@ impl Backoff {
             }
             Err(_) => 1,
         };
-        let exponent = attempt.saturating_sub(1).min(16);
-        let delay = base.saturating_mul(1 << exponent).min(cap);
+        let exponent = attempt.saturating_sub(1).min(40) as i32;
+        let delay = base.mul_f64(growth.powi(exponent).min(1e6)).min(cap);
         delay.mul_f64(0.8 + 0.4 * fastrand::f64())
     }
 

@@ -3,7 +3,7 @@
 pub mod clients;
 pub mod conditions;
 mod container;
-mod container_plan;
+pub mod container_plan;
 pub mod context;
 pub mod error;
 mod namespace;

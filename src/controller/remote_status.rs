@@ -60,9 +60,11 @@ pub fn requeue_for(status: &Status, key: &str, ctx: &Context) -> Action {
         ctx.polls.reset(key);
         Action::requeue(ctx.resync())
     } else {
+        // Gentle growth: a transition is seen at most about a third of its length late.
+        let config = &ctx.config;
         Action::requeue(
             ctx.polls
-                .next(key, ctx.config.poll_initial, ctx.config.poll_max),
+                .next_with_growth(key, config.poll_initial, config.poll_max, 1.5),
         )
     }
 }

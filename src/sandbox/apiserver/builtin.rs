@@ -37,6 +37,8 @@ pub enum Committed<'a> {
     Stored(&'a Value),
     /// The object was removed.
     Removed(&'a Value),
+    /// The object was loaded from a snapshot.
+    Restored(&'a Value),
 }
 
 /// Side effects of a committed write: storing a CRD serves its resource; removing one stops
@@ -46,7 +48,7 @@ pub fn after_commit(state: &mut State, resource: &GroupResource, committed: Comm
         return;
     }
     match committed {
-        Committed::Stored(obj) => {
+        Committed::Stored(obj) | Committed::Restored(obj) => {
             if let Ok(crd) = serde_json::from_value::<CustomResourceDefinition>(obj.clone()) {
                 state.registry.register(ResourceDef::from_crd(&crd));
             }

@@ -43,12 +43,16 @@ pub fn aggregated_content_type(version: &str) -> String {
     format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
 }
 
+/// The Kubernetes version the sandbox reports (the minor of the kubectl the project
+/// installs, so that kubectl sees no version skew).
+pub const GIT_VERSION: &str = "v1.35.0-sandbox";
+
 /// `/version`.
 pub fn version() -> Value {
     json!({
         "major": "1",
-        "minor": "33",
-        "gitVersion": "v1.33.0-sandbox",
+        "minor": "35",
+        "gitVersion": GIT_VERSION,
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::validation::Cause;
+
 /// The resource an error is about: group, plural and (when known) object name.
 ///
 /// This is what the real API server puts in `Status.details`.
@@ -69,6 +71,19 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// Schema or CEL validation failed: one cause per field, in `Status.details.causes`, as a
+    /// real server reports them (`kubectl` prints `The Kind "name" is invalid: ...`).
+    #[error("{}{} \"{name}\" is invalid: {}", .kind, if .group.is_empty() { String::new() } else { format!(".{}", .group) }, causes_text(.causes))]
+    InvalidFields {
+        /// Kind of the object.
+        kind: String,
+        /// Its API group.
+        group: String,
+        /// Its name.
+        name: String,
+        /// What is wrong, field by field.
+        causes: Vec<Cause>,
+    },
     /// The request itself is malformed (bad JSON, bad selector, mismatched name or namespace).
     #[error("{0}")]
     BadRequest(String),
@@ -96,7 +111,7 @@ impl ApiError {
         match self {
             Self::NotFound(_) | Self::UnknownResource => 404,
             Self::AlreadyExists(_) | Self::Conflict { .. } => 409,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::InvalidFields { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed => 405,
             Self::UnsupportedMediaType => 415,
@@ -110,7 +125,7 @@ impl ApiError {
             Self::NotFound(_) | Self::UnknownResource => "NotFound",
             Self::AlreadyExists(_) => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::InvalidFields { .. } => "Invalid",
             Self::BadRequest(_) => "BadRequest",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::UnsupportedMediaType => "UnsupportedMediaType",
@@ -137,7 +152,23 @@ impl ApiError {
             "reason": self.reason(),
             "code": self.code(),
         });
-        if let Some(subject) = self.subject() {
+        if let Self::InvalidFields {
+            kind,
+            group,
+            name,
+            causes,
+        } = self
+        {
+            let causes: Vec<Value> = causes
+                .iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect();
+            let mut details = json!({"name": name, "kind": kind, "causes": causes});
+            if !group.is_empty() {
+                details["group"] = json!(group);
+            }
+            status["details"] = details;
+        } else if let Some(subject) = self.subject() {
             let mut details = json!({ "kind": subject.plural });
             if !subject.name.is_empty() {
                 details["name"] = json!(subject.name);
@@ -148,6 +179,21 @@ impl ApiError {
             status["details"] = details;
         }
         status
+    }
+}
+
+/// `a: x` for one cause, `[a: x, b: y]` for several, as Kubernetes aggregates field errors.
+fn causes_text(causes: &[Cause]) -> String {
+    let one = |c: &Cause| {
+        if c.field.is_empty() {
+            c.message.clone()
+        } else {
+            format!("{}: {}", c.field, c.message)
+        }
+    };
+    match causes {
+        [single] => one(single),
+        many => format!("[{}]", many.iter().map(one).collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -173,6 +219,35 @@ mod tests {
             status["details"],
             json!({"kind": "configmaps", "name": "cm1"})
         );
+    }
+
+    #[test]
+    fn field_causes_are_listed_like_a_real_server() {
+        let err = ApiError::InvalidFields {
+            kind: "Widget".into(),
+            group: "example.com".into(),
+            name: "w".into(),
+            causes: vec![
+                Cause {
+                    reason: "FieldValueRequired".into(),
+                    field: "spec.a".into(),
+                    message: "Required value".into(),
+                },
+                Cause {
+                    reason: "FieldValueInvalid".into(),
+                    field: "spec".into(),
+                    message: "Invalid value: \"object\": bad".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            err.to_string(),
+            "Widget.example.com \"w\" is invalid: [spec.a: Required value, spec: Invalid value: \"object\": bad]"
+        );
+        let status = err.to_status();
+        assert_eq!(status["code"], 422);
+        assert_eq!(status["details"]["kind"], "Widget");
+        assert_eq!(status["details"]["causes"][0]["field"], "spec.a");
     }
 
     #[test]

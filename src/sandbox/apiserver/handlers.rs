@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use super::Shared;
 use super::discovery;
+use super::openapi;
+use super::table::{self, TableOptions};
+use super::validation::FieldValidation;
 use super::error::ApiError;
 use super::ops::{self, DeleteOptions, PatchRequest, Subresource, Target};
 use super::patch::PatchFormat;
@@ -79,7 +82,8 @@ fn dispatch(
             plural,
             namespace,
         } => {
-            let target = resolve(shared, &group, &version, &plural, namespace, true)?;
+            let mut target = resolve(shared, &group, &version, &plural, namespace, true)?;
+            target.field_validation = field_validation(&req.params)?;
             collection(shared, &req, target)
         }
         Route::Object {
@@ -90,9 +94,20 @@ fn dispatch(
             name,
             subresource,
         } => {
-            let target = resolve(shared, &group, &version, &plural, namespace, false)?;
+            let mut target = resolve(shared, &group, &version, &plural, namespace, false)?;
+            target.field_validation = field_validation(&req.params)?;
             let sub = Subresource::parse(&target.served, subresource.as_deref())?;
             object(shared, &req, &target, &name, sub)
+        }
+        Route::Health => Ok((StatusCode::OK, "ok").into_response()),
+        Route::OpenApiIndex => Ok(json(
+            StatusCode::OK,
+            &shared.read(|state| openapi::index(&state.registry)),
+        )),
+        Route::OpenApi { group, version } => {
+            let doc = shared.read(|state| openapi::gv_document(&state.registry, &group, &version));
+            doc.map(|doc| json(StatusCode::OK, &doc))
+                .ok_or(ApiError::UnknownResource)
         }
         discovery_route => {
             if *req.method != Method::GET {
@@ -124,7 +139,7 @@ fn resolve(
     if !fits {
         return Err(ApiError::UnknownResource);
     }
-    Ok(Target { served, namespace })
+    Ok(Target::new(served, namespace))
 }
 
 fn collection(
@@ -136,7 +151,8 @@ fn collection(
     let dry_run = dry_run(params);
     match *req.method {
         Method::GET if is_true(params.get("watch")) => {
-            let watch = watch_request(shared, params)?;
+            let mut watch = watch_request(shared, params)?;
+            watch.table = table_options(headers, params)?;
             let body = Body::from_stream(watch::stream(Arc::clone(shared), target, watch));
             Ok((
                 StatusCode::OK,
@@ -147,16 +163,24 @@ fn collection(
         }
         Method::GET => {
             let selectors = selectors(params)?;
-            Ok(json(
-                StatusCode::OK,
-                &shared.read(|s| ops::list(s, &target, &selectors)),
-            ))
+            let list = shared.read(|s| ops::list(s, &target, &selectors));
+            match table_options(headers, params)? {
+                Some(options) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    let rv = list["metadata"]["resourceVersion"].as_str().map(str::to_owned);
+                    Ok(json(
+                        StatusCode::OK,
+                        &table::render(&target.served, &items, rv, options),
+                    ))
+                }
+                None => Ok(json(StatusCode::OK, &list)),
+            }
         }
         Method::POST => {
             shared.count_write();
             let obj = parse_body(headers, body)?;
             let created = shared.write(|s| ops::create(s, &target, obj, dry_run))?;
-            Ok(json(StatusCode::CREATED, &created))
+            Ok(with_warnings(json(StatusCode::CREATED, &created), &target))
         }
         Method::DELETE => {
             shared.count_write();
@@ -181,7 +205,16 @@ fn object(
     let (headers, body, params) = (req.headers, req.body, &req.params);
     let dry_run = dry_run(params);
     let result = match *req.method {
-        Method::GET => shared.read(|s| ops::get(s, target, name)),
+        Method::GET => {
+            let found = shared.read(|s| ops::get(s, target, name))?;
+            return Ok(match table_options(headers, params)? {
+                Some(options) => json(
+                    StatusCode::OK,
+                    &table::render(&target.served, std::slice::from_ref(&found), None, options),
+                ),
+                None => json(StatusCode::OK, &found),
+            });
+        }
         Method::PUT => {
             shared.count_write();
             let obj = parse_body(headers, body)?;
@@ -211,7 +244,38 @@ fn object(
         }
         _ => Err(ApiError::MethodNotAllowed),
     }?;
-    Ok(json(StatusCode::OK, &result))
+    Ok(with_warnings(json(StatusCode::OK, &result), target))
+}
+
+/// Adds one `Warning: 299 - "..."` header per warning the request collected.
+fn with_warnings(mut response: Response, target: &Target) -> Response {
+    for warning in target.warnings.borrow().iter() {
+        let text = format!("299 - {}", Value::String(warning.clone()));
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
+}
+
+/// `fieldValidation` (absent: `Warn`).
+fn field_validation(params: &Params) -> Result<FieldValidation, ApiError> {
+    FieldValidation::parse(params.get("fieldValidation").map(String::as_str))
+        .map_err(ApiError::BadRequest)
+}
+
+/// Table options when the client asks for a `Table` (`kubectl get`), `None` for plain JSON.
+fn table_options(headers: &HeaderMap, params: &Params) -> Result<Option<TableOptions>, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !table::wanted(accept) {
+        return Ok(None);
+    }
+    TableOptions::parse(params.get("includeObject").map(String::as_str))
+        .map(Some)
+        .map_err(ApiError::BadRequest)
 }
 
 fn discover(shared: &Shared, headers: &HeaderMap, route: Route) -> Result<Response, ApiError> {
@@ -314,5 +378,6 @@ fn watch_request(shared: &Shared, params: &Params) -> Result<WatchRequest, ApiEr
         allow_bookmarks: is_true(params.get("allowWatchBookmarks")),
         timeout,
         selectors: selectors(params)?,
+        table: None,
     })
 }

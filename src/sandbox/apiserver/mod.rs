@@ -36,16 +36,21 @@
 
 mod apply;
 mod builtin;
+mod convert;
 mod discovery;
 mod error;
 mod handlers;
+mod jsonpath;
 mod object;
+mod openapi;
 mod ops;
 mod patch;
 mod registry;
 mod route;
 mod selector;
 mod store;
+mod table;
+mod validation;
 mod watch;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -58,11 +63,17 @@ use serde_json::Value;
 use tokio::sync::{oneshot, watch as signal};
 
 pub use error::{ApiError, ErrorSubject};
-pub use registry::{GroupResource, ResourceDef, VersionDef};
+pub use registry::{GroupResource, PrinterColumn, ResourceDef, VersionDef};
+pub use validation::{Cause, FieldValidation};
 
 use ops::Target;
 use registry::{CRD_GROUP, CRD_PLURAL, Registry};
 use store::State;
+
+/// `format` of a [`ApiServer::snapshot`] document.
+const SNAPSHOT_FORMAT: &str = "scaleway-serverless-operator/sandbox-state/v1";
+/// Key of CRDs in a snapshot's `resources`.
+const CRD_RESOURCE_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
 
 /// Namespaces every new server starts with, as on a fresh cluster.
 const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -193,6 +204,68 @@ impl ApiServer {
         server
     }
 
+    /// A server holding the objects of a [`ApiServer::snapshot`] (CRDs included, so their
+    /// resources are served again). The resourceVersion continues from the snapshot's; the
+    /// watch history starts empty, as after a restart, so older watches get 410 `Expired`.
+    pub fn from_snapshot(config: ApiServerConfig, snapshot: &Value) -> Result<Self, ApiError> {
+        let format = snapshot.get("format").and_then(Value::as_str);
+        if format != Some(SNAPSHOT_FORMAT) {
+            return Err(ApiError::BadRequest(format!(
+                "not a sandbox snapshot (format {format:?}, expected {SNAPSHOT_FORMAT:?})"
+            )));
+        }
+        let server = Self::with_config(config);
+        let resources = snapshot
+            .get("resources")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let saved_rv = snapshot
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|rv| rv.parse::<u64>().ok())
+            .unwrap_or(0);
+        server.shared.write(|state| {
+            // CRDs first, so that their resources are served when their objects come back.
+            let mut entries: Vec<(&String, &Value)> = resources.iter().collect();
+            entries.sort_by_key(|(key, _)| key.as_str() != CRD_RESOURCE_KEY);
+            for (key, objects) in entries {
+                let resource = match key.split_once('/') {
+                    Some((group, plural)) => GroupResource::new(group, plural),
+                    None => GroupResource::new("", key),
+                };
+                for obj in objects.as_array().into_iter().flatten() {
+                    state.restore(&resource, obj.clone());
+                    builtin::after_commit(state, &resource, builtin::Committed::Restored(obj));
+                }
+            }
+            state.restart_at(saved_rv);
+        });
+        Ok(server)
+    }
+
+    /// Every stored object and the current resourceVersion as one JSON document, which
+    /// [`ApiServer::from_snapshot`] reads back.
+    pub fn snapshot(&self) -> Value {
+        self.shared.read(|state| {
+            let resources: serde_json::Map<String, Value> = state
+                .dump()
+                .into_iter()
+                .map(|(resource, objects)| {
+                    (
+                        format!("{}/{}", resource.group, resource.plural),
+                        Value::Array(objects),
+                    )
+                })
+                .collect();
+            serde_json::json!({
+                "format": SNAPSHOT_FORMAT,
+                "resourceVersion": state.resource_version().to_string(),
+                "resources": resources,
+            })
+        })
+    }
+
     /// Stores a CRD (as if POSTed, or updated if it exists) and serves its resource.
     /// An invalid CRD is logged and ignored; use [`ApiServer::try_register_crd`] to see why.
     pub fn register_crd(&self, crd: &CustomResourceDefinition) {
@@ -250,10 +323,7 @@ impl ApiServer {
             .shared
             .read(|state| state.registry.resolve(group, version, plural))
             .ok_or(ApiError::UnknownResource)?;
-        Ok(Target {
-            served,
-            namespace: namespace.map(str::to_owned),
-        })
+        Ok(Target::new(served, namespace.map(str::to_owned)))
     }
 
     /// The HTTP router (no listener): for embedding into another server.
@@ -266,7 +336,13 @@ impl ApiServer {
     /// Binds `127.0.0.1` on a free port and serves in a background task until the returned
     /// handle is dropped.
     pub async fn start(self) -> std::io::Result<RunningApiServer> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        self.start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+    }
+
+    /// Like [`ApiServer::start`], on a given address (port 0 picks a free port).
+    pub async fn start_at(self, addr: SocketAddr) -> std::io::Result<RunningApiServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let router = self.router();

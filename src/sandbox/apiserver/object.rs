@@ -157,21 +157,6 @@ pub fn spec_view(obj: &Value, status_is_subresource: bool) -> Value {
     view
 }
 
-/// A copy of `obj` with `apiVersion` set as the client asked (objects are stored once for all
-/// versions, as with the `None` conversion strategy of CRDs).
-pub fn present(obj: &Value, api_version: &str) -> Value {
-    let mut out = obj.clone();
-    if out.get("apiVersion").and_then(Value::as_str) != Some(api_version)
-        && let Some(map) = out.as_object_mut()
-    {
-        map.insert(
-            "apiVersion".to_owned(),
-            Value::String(api_version.to_owned()),
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use serde_json::Value;
+
+use super::convert;
 
 /// The group of `CustomResourceDefinition` objects.
 pub const CRD_GROUP: &str = "apiextensions.k8s.io";
@@ -37,6 +40,40 @@ pub struct VersionDef {
     pub name: String,
     /// Whether `{plural}/status` is a separate subresource in this version.
     pub status_subresource: bool,
+    /// The CRD's `additionalPrinterColumns` (empty for built-ins, which have their own).
+    pub columns: Vec<PrinterColumn>,
+    /// The CRD's `openAPIV3Schema`: objects are pruned, defaulted and validated against it.
+    /// `None` for built-ins (not validated) and CRDs without a schema.
+    pub schema: Option<Arc<Value>>,
+}
+
+impl VersionDef {
+    /// A version with no status subresource, printer columns or schema.
+    pub fn plain(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            status_subresource: false,
+            columns: Vec::new(),
+            schema: None,
+        }
+    }
+}
+
+/// One `additionalPrinterColumns` entry of a CRD version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    /// Header.
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date`.
+    pub type_: String,
+    /// Optional format hint (`name`, `int32`, ...).
+    pub format: String,
+    /// Column description (shown by nothing but kept, as the server does).
+    pub description: String,
+    /// 0 for `kubectl get`, more for `-o wide` only.
+    pub priority: i32,
+    /// Simple JSONPath evaluated against each object, e.g. `.status.id`.
+    pub json_path: String,
 }
 
 /// Everything the server needs to know to serve a resource.
@@ -62,12 +99,25 @@ pub struct ResourceDef {
     pub categories: Vec<String>,
     /// Whether objects carry `metadata.generation` (custom resources and CRDs do).
     pub tracks_generation: bool,
+    /// Objects live in another resource's storage and are converted on the way in and out
+    /// (`events.k8s.io` events are core events, as on a real server). `None`: their own.
+    pub storage: Option<GroupResource>,
 }
 
 impl ResourceDef {
     /// The key of this resource.
     pub fn group_resource(&self) -> GroupResource {
         GroupResource::new(&self.group, &self.plural)
+    }
+
+    /// The key its objects are stored under (shared with another resource for `events`).
+    pub fn storage_resource(&self) -> GroupResource {
+        self.storage.clone().unwrap_or_else(|| self.group_resource())
+    }
+
+    /// A served version by name.
+    pub fn version(&self, name: &str) -> Option<&VersionDef> {
+        self.versions.iter().find(|v| v.name == name)
     }
 
     /// `apiVersion` for a version of this resource (`v1` for core, `group/version` otherwise).
@@ -85,10 +135,7 @@ impl ResourceDef {
     fn builtin(group: &str, version: &str, plural: &str, kind: &str, namespaced: bool) -> Self {
         Self {
             group: group.to_owned(),
-            versions: vec![VersionDef {
-                name: version.to_owned(),
-                status_subresource: false,
-            }],
+            versions: vec![VersionDef::plain(version)],
             plural: plural.to_owned(),
             singular: kind.to_ascii_lowercase(),
             kind: kind.to_owned(),
@@ -97,6 +144,7 @@ impl ResourceDef {
             short_names: Vec::new(),
             categories: Vec::new(),
             tracks_generation: false,
+            storage: None,
         }
     }
 
@@ -122,11 +170,32 @@ impl ResourceDef {
             .filter(|v| v.served)
             .map(|v| {
                 let status = v.subresources.as_ref().is_some_and(|s| s.status.is_some());
+                let columns = v
+                    .additional_printer_columns
+                    .iter()
+                    .flatten()
+                    .map(|c| PrinterColumn {
+                        name: c.name.clone(),
+                        type_: c.type_.clone(),
+                        format: c.format.clone().unwrap_or_default(),
+                        description: c.description.clone().unwrap_or_default(),
+                        priority: c.priority.unwrap_or(0),
+                        json_path: c.json_path.clone(),
+                    })
+                    .collect();
+                let schema = v
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.open_api_v3_schema.as_ref())
+                    .and_then(|s| serde_json::to_value(s).ok())
+                    .map(Arc::new);
                 (
                     v.storage,
                     VersionDef {
                         name: v.name.clone(),
                         status_subresource: status,
+                        columns,
+                        schema,
                     },
                 )
             })
@@ -151,6 +220,7 @@ impl ResourceDef {
             short_names: names.short_names.clone().unwrap_or_default(),
             categories: names.categories.clone().unwrap_or_default(),
             tracks_generation: true,
+            storage: None,
         }
     }
 
@@ -176,7 +246,10 @@ impl ResourceDef {
             Self::builtin("", "v1", "configmaps", "ConfigMap", true).short_names(&["cm"]),
             Self::builtin("", "v1", "secrets", "Secret", true),
             Self::builtin("", "v1", "events", "Event", true).short_names(&["ev"]),
-            Self::builtin("events.k8s.io", "v1", "events", "Event", true).short_names(&["ev"]),
+            Self {
+                storage: Some(GroupResource::new("", "events")),
+                ..Self::builtin("events.k8s.io", "v1", "events", "Event", true).short_names(&["ev"])
+            },
             Self::builtin("coordination.k8s.io", "v1", "leases", "Lease", true),
             crds,
         ]
@@ -207,6 +280,27 @@ impl Served {
     /// `apiVersion` of objects as this request sees them.
     pub fn api_version(&self) -> String {
         self.def.api_version(&self.version)
+    }
+
+    /// A stored object as this request sees it: converted from its storage form (events)
+    /// and with `apiVersion` set to the requested version (all versions of a custom resource
+    /// share one storage, as with the CRD conversion strategy `None`).
+    pub fn present(&self, stored: &Value) -> Value {
+        let mut out = convert::to_view(&self.def, stored);
+        if let Some(map) = out.as_object_mut() {
+            map.insert("apiVersion".to_owned(), Value::String(self.api_version()));
+        }
+        out
+    }
+
+    /// An object in this request's form, converted to its storage form.
+    pub fn to_storage(&self, obj: Value) -> Value {
+        convert::to_storage(&self.def, obj)
+    }
+
+    /// This version's definition.
+    pub fn version_def(&self) -> Option<&VersionDef> {
+        self.def.version(&self.version)
     }
 }
 

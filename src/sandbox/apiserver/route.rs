@@ -13,6 +13,17 @@ pub enum Route {
     CoreVersions,
     /// `/apis`
     Groups,
+    /// `/healthz`, `/livez`, `/readyz`
+    Health,
+    /// `/openapi/v3`
+    OpenApiIndex,
+    /// `/openapi/v3/api/v1`, `/openapi/v3/apis/{group}/{version}`
+    OpenApi {
+        /// Group ("" for core).
+        group: String,
+        /// Version.
+        version: String,
+    },
     /// `/apis/{group}`
     Group {
         /// The group.
@@ -59,6 +70,16 @@ pub fn parse(path: &str, namespaced: impl Fn(&str, &str, &str) -> bool) -> Optio
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["version"] => Some(Route::Version),
+        ["healthz" | "livez" | "readyz"] => Some(Route::Health),
+        ["openapi", "v3"] => Some(Route::OpenApiIndex),
+        ["openapi", "v3", "api", version] => Some(Route::OpenApi {
+            group: String::new(),
+            version: (*version).to_owned(),
+        }),
+        ["openapi", "v3", "apis", group, version] => Some(Route::OpenApi {
+            group: (*group).to_owned(),
+            version: (*version).to_owned(),
+        }),
         ["api"] => Some(Route::CoreVersions),
         ["apis"] => Some(Route::Groups),
         ["apis", group] => Some(Route::Group {
@@ -190,7 +211,16 @@ mod tests {
         assert_eq!(parse_core("/apis/"), Some(Route::Groups));
         assert_eq!(parse_core("/version"), Some(Route::Version));
         assert_eq!(parse_core("/api/v1/namespaces/a/b/c/d/e"), None);
-        assert_eq!(parse_core("/healthz"), None);
+        assert_eq!(parse_core("/healthz"), Some(Route::Health));
+        assert_eq!(parse_core("/openapi/v3"), Some(Route::OpenApiIndex));
+        assert_eq!(
+            parse_core("/openapi/v3/apis/example.com/v1"),
+            Some(Route::OpenApi {
+                group: "example.com".into(),
+                version: "v1".into()
+            })
+        );
+        assert_eq!(parse_core("/openapi/v2"), None);
         assert_eq!(parse_core("/api/v1//x"), None);
     }
 }

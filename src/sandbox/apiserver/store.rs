@@ -190,6 +190,39 @@ impl State {
         self.objects.remove(resource);
     }
 
+    /// Every object of every resource, for a snapshot: `(resource, objects)` pairs, ordered by
+    /// group and plural, the objects by namespace and name.
+    pub fn dump(&self) -> Vec<(GroupResource, Vec<Value>)> {
+        let mut out: Vec<(GroupResource, Vec<Value>)> = self
+            .objects
+            .iter()
+            .filter(|(_, objects)| !objects.is_empty())
+            .map(|(resource, objects)| (resource.clone(), objects.values().cloned().collect()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Puts an object back as it was saved (its resourceVersion kept, no history event) and
+    /// moves the global resourceVersion past it. For loading a snapshot into a fresh store.
+    pub fn restore(&mut self, resource: &GroupResource, obj: Value) {
+        let rv = meta_str(&obj, "resourceVersion")
+            .and_then(|rv| rv.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.rv = self.rv.max(rv);
+        self.objects
+            .entry(resource.clone())
+            .or_default()
+            .insert(key_of(&obj), obj);
+    }
+
+    /// Raises the global resourceVersion to at least `rv` and forgets the history, as after a
+    /// restart: watches resume only from now.
+    pub fn restart_at(&mut self, rv: u64) {
+        self.rv = self.rv.max(rv);
+        self.compact();
+    }
+
     fn record(&mut self, event: HistoryEvent) {
         self.history.push_back(Arc::new(event));
         while self.history.len() > self.history_limit {

@@ -16,7 +16,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Shared;
 use super::error::ApiError;
-use super::object::{meta_str, present};
+use super::object::meta_str;
+use super::table::TableOptions;
 use super::ops::Target;
 use super::selector::Selectors;
 use super::store::{EventType, HistoryEvent};
@@ -37,6 +38,9 @@ pub struct WatchRequest {
     pub timeout: Duration,
     /// `labelSelector` and `fieldSelector`.
     pub selectors: Selectors,
+    /// Send each object as a one-row `Table` (`kubectl get -w`); the first one carries the
+    /// column definitions.
+    pub table: Option<TableOptions>,
 }
 
 /// What the watch loop does next.
@@ -61,7 +65,18 @@ pub fn stream(
         let mut bookmarks = tokio::time::interval_at(Instant::now() + period, period);
         bookmarks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let api_version = target.served.api_version();
-        let resource = target.served.def.group_resource();
+        let resource = target.served.def.storage_resource();
+        let mut table = req.table;
+        let served = target.served.clone();
+        let mut encode = move |kind: &str, obj: &Value| match table.as_mut() {
+            Some(options) => {
+                let rendered = super::table::render(
+                    &served, std::slice::from_ref(obj), None, *options);
+                options.no_headers = true;
+                line(kind, &rendered)
+            }
+            None => line(kind, obj),
+        };
 
         let initial = req.send_initial_events || req.resource_version.is_none();
         let mut last = match req.resource_version {
@@ -73,13 +88,13 @@ pub fn stream(
             let (objects, rv) = shared.read(|state| {
                 let objects: Vec<Value> = state
                     .list(&resource, target.namespace.as_deref())
+                    .map(|obj| target.served.present(obj))
                     .filter(|obj| req.selectors.matches(obj))
-                    .map(|obj| present(obj, &api_version))
                     .collect();
                 (objects, state.resource_version())
             });
             for obj in objects {
-                yield Ok(line("ADDED", &obj));
+                yield Ok(encode("ADDED", &obj));
             }
             last = rv;
             if req.send_initial_events {
@@ -102,7 +117,7 @@ pub fn stream(
                 let full = batch.events.len() >= BATCH;
                 for event in &batch.events {
                     if let Some((kind, obj)) = translate(event, &target, &req.selectors) {
-                        yield Ok(line(kind, &present(obj, &api_version)));
+                        yield Ok(encode(kind, &obj));
                     }
                 }
                 last = batch.scanned_to;
@@ -125,28 +140,29 @@ pub fn stream(
     }
 }
 
-/// The event a watcher sees for a history event, after namespace and selector filtering.
-/// An object that stops (starts) matching shows up as `DELETED` (`ADDED`), as in the real
-/// watch cache.
-fn translate<'a>(
-    event: &'a HistoryEvent,
+/// The event a watcher sees for a history event (the object as the watch's resource and
+/// version present it), after namespace and selector filtering. An object that stops
+/// (starts) matching shows up as `DELETED` (`ADDED`), as in the real watch cache.
+fn translate(
+    event: &HistoryEvent,
     target: &Target,
     selectors: &Selectors,
-) -> Option<(&'static str, &'a Value)> {
-    let obj = event.object.as_ref();
+) -> Option<(&'static str, Value)> {
+    let stored = event.object.as_ref();
     if let Some(ns) = &target.namespace
-        && meta_str(obj, "namespace") != Some(ns.as_str())
+        && meta_str(stored, "namespace") != Some(ns.as_str())
     {
         return None;
     }
-    let now = selectors.matches(obj);
+    let obj = target.served.present(stored);
+    let now = selectors.matches(&obj);
     let kind = match event.event {
         EventType::Added | EventType::Deleted if now => event.event.as_str(),
         EventType::Modified => {
             let before = event
                 .previous
                 .as_ref()
-                .is_some_and(|p| selectors.matches(p));
+                .is_some_and(|p| selectors.matches(&target.served.present(p)));
             match (before, now) {
                 (true, true) => "MODIFIED",
                 (false, true) => "ADDED",
@@ -186,10 +202,10 @@ mod tests {
     fn target(namespace: Option<&str>) -> Target {
         let registry = Registry::with_builtins();
         let served = registry.resolve("", "v1", "configmaps");
-        Target {
-            served: served.unwrap_or_else(|| panic!("configmaps are built in")),
-            namespace: namespace.map(str::to_owned),
-        }
+        Target::new(
+            served.unwrap_or_else(|| panic!("configmaps are built in")),
+            namespace.map(str::to_owned),
+        )
     }
 
     fn cm(ns: &str, app: &str) -> Arc<Value> {

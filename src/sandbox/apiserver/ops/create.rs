@@ -34,7 +34,7 @@ pub(super) fn create_object(
     }
     check_type(target, &obj)?;
     let def = &target.served.def;
-    let resource = def.group_resource();
+    let resource = def.storage_resource();
 
     if def.namespaced {
         let Some(ns) = target.namespace.as_deref() else {
@@ -104,8 +104,10 @@ pub(super) fn create_object(
             map.remove("status");
         }
     }
+    target.admit(&name, &mut obj, None)?;
     builtin::prepare(def, &mut obj, true).map_err(|m| target.invalid(&name, m))?;
     normalize(&mut obj);
+    let obj = target.served.to_storage(obj);
     if dry_run {
         return Ok(target.present(&obj));
     }

@@ -39,7 +39,7 @@ pub fn delete(
             ),
         ));
     }
-    let resource = target.served.def.group_resource();
+    let resource = target.served.def.storage_resource();
     if !finalizers(&old).is_empty() {
         if is_deleting(&old) {
             return Ok(target.present(&old));
@@ -74,8 +74,8 @@ pub fn delete_collection(
 ) -> Result<Value, ApiError> {
     let def = &target.served.def;
     let names: Vec<(String, String)> = state
-        .list(&def.group_resource(), target.namespace.as_deref())
-        .filter(|obj| selectors.matches(obj))
+        .list(&def.storage_resource(), target.namespace.as_deref())
+        .filter(|obj| selectors.matches(&target.present(obj)))
         .map(|obj| {
             (
                 meta_str(obj, "namespace").unwrap_or_default().to_owned(),
@@ -85,10 +85,7 @@ pub fn delete_collection(
         .collect();
     let mut items = Vec::new();
     for (namespace, name) in names {
-        let one = Target {
-            served: target.served.clone(),
-            namespace: (!namespace.is_empty()).then_some(namespace),
-        };
+        let one = target.in_namespace((!namespace.is_empty()).then_some(namespace));
         items.push(delete(state, &one, &name, opts)?);
     }
     Ok(json!({

@@ -8,14 +8,17 @@ mod create;
 mod delete;
 mod update;
 
+use std::cell::RefCell;
+
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ErrorSubject};
-use super::object::{present, set_meta};
+use super::object::set_meta;
 use super::patch::PatchFormat;
 use super::registry::Served;
 use super::selector::Selectors;
 use super::store::{ObjectKey, State};
+use super::validation::{self, FieldValidation, Rejection};
 
 pub use create::create;
 pub use delete::{delete, delete_collection};
@@ -48,9 +51,31 @@ pub struct Target {
     pub served: Served,
     /// Namespace from the path (`None` for cluster-scoped resources or all-namespace lists).
     pub namespace: Option<String>,
+    /// How unknown fields in the request body are treated (`fieldValidation`).
+    pub field_validation: FieldValidation,
+    /// Warnings collected while serving the request (sent as `Warning` headers).
+    pub warnings: RefCell<Vec<String>>,
 }
 
 impl Target {
+    /// A target with the default field validation (`Warn`).
+    pub fn new(served: Served, namespace: Option<String>) -> Self {
+        Self {
+            served,
+            namespace,
+            field_validation: FieldValidation::default(),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The same resource in another namespace (for collection deletes).
+    fn in_namespace(&self, namespace: Option<String>) -> Self {
+        Self {
+            namespace,
+            ..self.clone()
+        }
+    }
+
     fn key(&self, name: &str) -> ObjectKey {
         (self.namespace.clone().unwrap_or_default(), name.to_owned())
     }
@@ -77,16 +102,51 @@ impl Target {
         }
     }
 
+    /// A stored object as this request sees it.
     fn present(&self, obj: &Value) -> Value {
-        present(obj, &self.served.api_version())
+        self.served.present(obj)
     }
 
+    /// The stored form of the addressed object.
     fn stored(&self, state: &State, name: &str) -> Result<Value, ApiError> {
-        let resource = self.served.def.group_resource();
+        let resource = self.served.def.storage_resource();
         state
             .get(&resource, &self.key(name))
             .cloned()
             .ok_or_else(|| self.not_found(name))
+    }
+
+    /// Prunes, defaults and validates a custom resource (served form) against its CRD's
+    /// schema; other resources pass unchanged. `old` is the current object on updates.
+    fn admit(&self, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+        let Some(schema) = self.served.version_def().and_then(|v| v.schema.clone()) else {
+            return Ok(());
+        };
+        let def = &self.served.def;
+        match validation::admit(&schema, obj, old, self.field_validation) {
+            Ok(warnings) => {
+                self.warnings.borrow_mut().extend(warnings);
+                Ok(())
+            }
+            Err(Rejection::UnknownFields(fields)) => {
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("unknown field \"{f}\""))
+                    .collect();
+                Err(ApiError::BadRequest(format!(
+                    "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                    fields.join(", "),
+                    kind = def.kind,
+                    version = self.served.version,
+                )))
+            }
+            Err(Rejection::Invalid(causes)) => Err(ApiError::InvalidFields {
+                kind: def.kind.clone(),
+                group: def.group.clone(),
+                name: name.to_owned(),
+                causes,
+            }),
+        }
     }
 }
 
@@ -158,9 +218,9 @@ pub fn get(state: &State, target: &Target, name: &str) -> Result<Value, ApiError
 pub fn list(state: &State, target: &Target, selectors: &Selectors) -> Value {
     let def = &target.served.def;
     let items: Vec<Value> = state
-        .list(&def.group_resource(), target.namespace.as_deref())
-        .filter(|obj| selectors.matches(obj))
+        .list(&def.storage_resource(), target.namespace.as_deref())
         .map(|obj| target.present(obj))
+        .filter(|obj| selectors.matches(obj))
         .collect();
     json!({
         "apiVersion": target.served.api_version(),
@@ -239,10 +299,10 @@ mod tests {
 
     fn target(state: &State, group: &str, plural: &str, namespace: Option<&str>) -> Target {
         let served = state.registry.resolve(group, "v1", plural);
-        Target {
-            served: served.unwrap_or_else(|| panic!("{plural} is served")),
-            namespace: namespace.map(str::to_owned),
-        }
+        Target::new(
+            served.unwrap_or_else(|| panic!("{plural} is served")),
+            namespace.map(str::to_owned),
+        )
     }
 
     fn cm(name: &str) -> Value {
@@ -344,7 +404,7 @@ mod tests {
         );
         assert_eq!(
             state
-                .list(&widgets.served.def.group_resource(), None)
+                .list(&widgets.served.def.storage_resource(), None)
                 .count(),
             0
         );

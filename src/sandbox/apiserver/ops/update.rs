@@ -38,7 +38,7 @@ pub fn patch(
     req: PatchRequest<'_>,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
-    let resource = target.served.def.group_resource();
+    let resource = target.served.def.storage_resource();
     let existing = state.get(&resource, &target.key(name)).cloned();
     match req.format {
         PatchFormat::Json => {
@@ -161,13 +161,15 @@ fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
 fn commit_update(
     state: &mut State,
     target: &Target,
-    old: &Value,
+    stored_old: &Value,
     candidate: Value,
     sub: Subresource,
     via: Via,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
     let def = &target.served.def;
+    // Work on the object as the client sees it; convert back to storage form at the end.
+    let old = &target.present(stored_old);
     let name = meta_str(old, "name").unwrap_or_default().to_owned();
     if !candidate.is_object() {
         return Err(ApiError::BadRequest(
@@ -238,15 +240,18 @@ fn commit_update(
             ));
         }
     }
+    target.admit(&name, &mut new, Some(old))?;
     builtin::prepare(def, &mut new, false).map_err(|m| target.invalid(&name, m))?;
     normalize(&mut new);
+    let mut new = target.served.to_storage(new);
+    copy_top_level(stored_old, &mut new, "apiVersion");
 
-    if new == *old {
+    if new == *stored_old {
         // A no-op write: the real server neither bumps resourceVersion nor emits an event.
-        return Ok(target.present(old));
+        return Ok(old.clone());
     }
     if def.tracks_generation
-        && spec_view(old, target.served.status_subresource)
+        && spec_view(stored_old, target.served.status_subresource)
             != spec_view(&new, target.served.status_subresource)
     {
         bump_generation(&mut new);
@@ -254,7 +259,7 @@ fn commit_update(
     if dry_run {
         return Ok(target.present(&new));
     }
-    let resource = def.group_resource();
+    let resource = def.storage_resource();
     if is_deleting(&new) && finalizers(&new).is_empty() {
         let removed = state.remove_as(&resource, new);
         builtin::after_commit(state, &resource, Committed::Removed(&removed));

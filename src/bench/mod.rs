@@ -1,0 +1,376 @@
+//! `bench`: how fast and how cheaply the operator converges, as the fleet grows.
+//!
+//! One run, so the numbers are ratios on the same noisy machine: the Scaleway emulator and the
+//! in-memory Kubernetes API run in this process; the operator runs as a child process (the
+//! real `run` subcommand, so its peak RSS and startup are its own) against both. The lower
+//! bound is measured in the same run by a tight loop that issues the minimal set of calls
+//! directly.
+
+mod report;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use scaleway_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+
+pub use report::Report;
+
+use crate::crd::{self, ServerlessContainer, ServerlessNamespace};
+use crate::sandbox::apiserver::{ApiServer, RunningApiServer};
+use crate::scaleway::types::{
+    ContainerFilter, CreateContainerRequest, CreateNamespaceRequest, Status,
+};
+use crate::scaleway::{Client, ClientConfig, SecretString};
+
+const PROJECT: &str = "11111111-2222-4333-8444-555555555555";
+const TOKEN: &str = "bench-secret-key";
+const GROUP: &str = "serverless.scaleway.com";
+
+/// Settings of one run.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// ServerlessContainers to converge.
+    pub objects: usize,
+    /// ServerlessNamespaces they are spread over.
+    pub namespaces: usize,
+    /// The emulator's life-cycle delay (creating → ready).
+    pub transition_delay: Duration,
+    /// The operator's resync period.
+    pub resync_period: Duration,
+    /// How many resync periods the steady state is observed for.
+    pub steady_periods: u32,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Local I/O (sockets, files, the child process).
+    #[error("bench I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A Kubernetes call to the in-memory API failed.
+    #[error("bench Kubernetes call: {0}")]
+    Kube(#[from] kube::Error),
+    /// A direct Scaleway call (lower bound) failed.
+    #[error("bench Scaleway call: {0}")]
+    Scaleway(#[from] crate::scaleway::Error),
+    /// Setup failed.
+    #[error("bench setup: {0}")]
+    Setup(String),
+    /// The fleet did not converge in time.
+    #[error("{ready} of {total} objects Ready after {waited:?}")]
+    Timeout {
+        /// Ready objects.
+        ready: usize,
+        /// All objects.
+        total: usize,
+        /// Time waited.
+        waited: Duration,
+    },
+}
+
+fn emulator_config(delay: Duration) -> EmulatorConfig {
+    EmulatorConfig {
+        transition_delay: delay,
+        delete_delay: delay,
+        ..EmulatorConfig::default()
+    }
+}
+
+fn client(url: &str) -> Result<Client, BenchError> {
+    crate::install_crypto_provider();
+    Client::new(ClientConfig::new(SecretString::new(TOKEN)).with_api_url(url))
+        .map_err(|e| BenchError::Setup(e.to_string()))
+}
+
+fn namespace_name(index: usize) -> String {
+    format!("bench-ns-{index}")
+}
+
+fn container_name(index: usize) -> String {
+    format!("bench-c-{index}")
+}
+
+/// The lower bound: a tight loop issuing the minimal calls directly (create every namespace,
+/// wait for them with one List, create every container, wait with one List per namespace),
+/// against a fresh emulator with the same life-cycle delay.
+async fn lower_bound(config: &BenchConfig) -> Result<Duration, BenchError> {
+    let emulator = Emulator::start(emulator_config(config.transition_delay)).await?;
+    let client = client(&emulator.url())?;
+    let api = client.region("fr-par");
+    let started = Instant::now();
+    let mut namespace_ids = Vec::with_capacity(config.namespaces);
+    for index in 0..config.namespaces {
+        let request = CreateNamespaceRequest {
+            project_id: PROJECT.into(),
+            name: namespace_name(index),
+            ..Default::default()
+        };
+        namespace_ids.push(api.create_namespace(&request).await?.id);
+    }
+    wait_all_ready(|| async {
+        Ok(api
+            .list_all_namespaces(&Default::default())
+            .await?
+            .iter()
+            .all(|n| n.status == Status::Ready))
+    })
+    .await?;
+    for index in 0..config.objects {
+        let namespace_id = namespace_ids[index % namespace_ids.len()].clone();
+        let request = CreateContainerRequest {
+            namespace_id,
+            name: container_name(index),
+            image: "bench:1".into(),
+            ..Default::default()
+        };
+        api.create_container(&request).await?;
+    }
+    wait_all_ready(|| async {
+        for id in &namespace_ids {
+            let filter = ContainerFilter {
+                namespace_id: Some(id.clone()),
+                ..Default::default()
+            };
+            if !api
+                .list_all_containers(&filter)
+                .await?
+                .iter()
+                .all(|c| c.status == Status::Ready)
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+    Ok(started.elapsed())
+}
+
+/// Polls `check` every 10 ms until it holds.
+async fn wait_all_ready<F, Fut>(mut check: F) -> Result<(), BenchError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, BenchError>>,
+{
+    while !check().await? {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+fn kubeconfig(server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: bench\n  cluster:\n    server: {server}\nusers:\n- name: bench\n  user:\n    token: bench\ncontexts:\n- name: bench\n  context:\n    cluster: bench\n    user: bench\n    namespace: default\ncurrent-context: bench\n"
+    )
+}
+
+/// Creates the objects through the Kubernetes API, 32 at a time.
+async fn apply_fleet(kube: &kube::Client, config: &BenchConfig) -> Result<(), BenchError> {
+    let namespaces: kube::Api<ServerlessNamespace> = kube::Api::namespaced(kube.clone(), "default");
+    let containers: kube::Api<ServerlessContainer> = kube::Api::namespaced(kube.clone(), "default");
+    for index in 0..config.namespaces {
+        let object: ServerlessNamespace = serde_json::from_value(serde_json::json!({
+            "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessNamespace",
+            "metadata": {"name": namespace_name(index)}, "spec": {}
+        }))
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+        namespaces.create(&Default::default(), &object).await?;
+    }
+    let results: Vec<Result<ServerlessContainer, kube::Error>> = futures::stream::iter(0..config.objects)
+        .map(|index| {
+            let containers = containers.clone();
+            async move {
+                let object: ServerlessContainer = serde_json::from_value(serde_json::json!({
+                    "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
+                    "metadata": {"name": container_name(index)},
+                    "spec": {"namespaceRef": {"name": namespace_name(index % config.namespaces)}, "image": "bench:1", "maxScale": 2}
+                }))
+                .map_err(kube::Error::SerdeError)?;
+                containers.create(&Default::default(), &object).await
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    for result in results {
+        result?;
+    }
+    Ok(())
+}
+
+fn ready_count(server: &ApiServer, plural: &str) -> usize {
+    server
+        .objects(GROUP, plural)
+        .iter()
+        .filter(|o| {
+            o.pointer("/status/conditions")
+                .and_then(|c| c.as_array())
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+        })
+        .count()
+}
+
+fn reconciled_any(server: &ApiServer) -> bool {
+    ["serverlessnamespaces", "serverlesscontainers"]
+        .iter()
+        .any(|plural| {
+            server
+                .objects(GROUP, plural)
+                .iter()
+                .any(|o| o.get("status").is_some_and(|s| !s.is_null()))
+        })
+}
+
+/// The child process running `scaleway-serverless-operator run`.
+struct Operator {
+    child: Child,
+    admin: std::net::SocketAddr,
+}
+
+impl Operator {
+    fn spawn(
+        config: &BenchConfig,
+        kubeconfig: &PathBuf,
+        emulator: &RunningEmulator,
+    ) -> Result<Self, BenchError> {
+        let admin = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("run")
+            .arg("--resync-period")
+            .arg(format!("{}ms", config.resync_period.as_millis()))
+            .arg("--admin-listen")
+            .arg(admin.to_string())
+            .env("KUBECONFIG", kubeconfig)
+            .env("SCW_SECRET_KEY", TOKEN)
+            .env("SCW_API_URL", emulator.url())
+            .env("SCW_DEFAULT_PROJECT_ID", PROJECT)
+            .env("SCW_CONFIG_PATH", "/nonexistent")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        Ok(Self { child, admin })
+    }
+
+    /// Peak resident set size (VmHWM) so far, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+
+    /// Sum of `reconciles_total` from the operator's /metrics.
+    async fn reconciles(&self) -> f64 {
+        let url = format!("http://{}/metrics", self.admin);
+        let Ok(client) = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+        else {
+            return 0.0;
+        };
+        let Ok(response) = client.get(url).send().await else {
+            return 0.0;
+        };
+        let text = response.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with("scaleway_serverless_operator_reconciles_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the benchmark once.
+pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
+    let lower_bound = lower_bound(&config).await?;
+
+    let emulator = Emulator::start(emulator_config(config.transition_delay)).await?;
+    let server = ApiServer::new();
+    for definition in crd::all_crds() {
+        server.register_crd(&definition);
+    }
+    let apiserver: RunningApiServer = server.start().await?;
+    let kube = apiserver.client()?;
+    apply_fleet(&kube, &config).await?;
+    let total = config.objects + config.namespaces;
+    let dir = std::env::temp_dir().join(format!("sso-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let kubeconfig_path = dir.join("kubeconfig");
+    std::fs::File::create(&kubeconfig_path)?.write_all(kubeconfig(&apiserver.url()).as_bytes())?;
+
+    let writes_before = apiserver.server.write_count();
+    let calls_before = emulator.emulator.total_requests();
+    let started = Instant::now();
+    let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
+    let mut first_reconcile = None;
+    let converge = loop {
+        if first_reconcile.is_none() && reconciled_any(&apiserver.server) {
+            first_reconcile = Some(started.elapsed());
+        }
+        let ready = ready_count(&apiserver.server, "serverlesscontainers")
+            + ready_count(&apiserver.server, "serverlessnamespaces");
+        if ready == total {
+            break started.elapsed();
+        }
+        if started.elapsed() > config.timeout {
+            return Err(BenchError::Timeout {
+                ready,
+                total,
+                waited: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let converge_calls = emulator.emulator.total_requests() - calls_before;
+    let converge_writes = apiserver.server.write_count() - writes_before;
+    let reconciles = operator.reconciles().await;
+
+    // Steady state: everything Ready; count what the resyncs cost.
+    let steady_calls_before = emulator.emulator.total_requests();
+    let steady_window = config.resync_period * config.steady_periods;
+    tokio::time::sleep(steady_window).await;
+    let steady_calls = emulator.emulator.total_requests() - steady_calls_before;
+    let peak_rss_mib = operator.peak_rss_mib();
+    drop(operator);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let objects = total as f64;
+    Ok(Report {
+        objects: config.objects,
+        namespaces: config.namespaces,
+        converge_seconds: converge.as_secs_f64(),
+        lower_bound_seconds: lower_bound.as_secs_f64(),
+        converge_ratio: converge.as_secs_f64() / lower_bound.as_secs_f64().max(f64::EPSILON),
+        calls_per_object_converge: converge_calls as f64 / objects,
+        steady_calls_per_object_per_resync: steady_calls as f64
+            / objects
+            / f64::from(config.steady_periods.max(1)),
+        kube_writes_per_object: converge_writes as f64 / objects,
+        peak_rss_mib,
+        reconciles_per_second: reconciles / converge.as_secs_f64().max(f64::EPSILON),
+        first_reconcile_ms: first_reconcile
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN),
+        transition_delay_ms: config.transition_delay.as_millis() as u64,
+        resync_seconds: config.resync_period.as_secs_f64(),
+    })
+}

@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// Watch only this Kubernetes namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
+    /// Reconciles running at once, per kind.
+    #[arg(long, env = "CONCURRENCY", default_value_t = 32)]
+    pub concurrency: u16,
     /// Address of the admin server: /metrics, /healthz, /readyz.
     #[arg(long, env = "ADMIN_LISTEN", default_value = "0.0.0.0:8080")]
     pub admin_listen: SocketAddr,

@@ -55,6 +55,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let config = OperatorConfig {
         default_region: args.region,
         resync_period: args.resync_period,
+        concurrency: args.concurrency.max(1),
         ..OperatorConfig::default()
     };
     let clients = ClientPool::new(

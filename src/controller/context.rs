@@ -25,6 +25,8 @@ pub struct OperatorConfig {
     pub poll_max: Duration,
     /// Longest delay between retries after an error.
     pub retry_max: Duration,
+    /// Reconciles running at once, per kind.
+    pub concurrency: u16,
     /// Key of the digests of secret values (random per process unless configured, so a
     /// restart resends secrets once).
     pub digest_key: Vec<u8>,
@@ -38,6 +40,7 @@ impl Default for OperatorConfig {
             poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(15),
             retry_max: Duration::from_secs(300),
+            concurrency: 32,
             digest_key: (0..32).map(|_| fastrand::u8(..)).collect(),
         }
     }
@@ -52,17 +55,6 @@ pub struct Backoff {
 impl Backoff {
     /// The next delay for `key`: `base * 2^attempts`, capped, with ±20% jitter.
     pub fn next(&self, key: &str, base: Duration, cap: Duration) -> Duration {
-        self.next_with_growth(key, base, cap, 2.0)
-    }
-
-    /// The next delay for `key`: `base * growth^attempts`, capped, with ±20% jitter.
-    pub fn next_with_growth(
-        &self,
-        key: &str,
-        base: Duration,
-        cap: Duration,
-        growth: f64,
-    ) -> Duration {
         let attempt = match self.attempts.lock() {
             Ok(mut attempts) => {
                 let count = attempts.entry(key.to_owned()).or_default();
@@ -71,8 +63,8 @@ impl Backoff {
             }
             Err(_) => 1,
         };
-        let exponent = attempt.saturating_sub(1).min(40) as i32;
-        let delay = base.mul_f64(growth.powi(exponent).min(1e6)).min(cap);
+        let exponent = attempt.saturating_sub(1).min(16);
+        let delay = base.saturating_mul(1 << exponent).min(cap);
         delay.mul_f64(0.8 + 0.4 * fastrand::f64())
     }
 
@@ -80,6 +72,35 @@ impl Backoff {
     pub fn reset(&self, key: &str) {
         if let Ok(mut attempts) = self.attempts.lock() {
             attempts.remove(key);
+        }
+    }
+}
+
+/// When to look again at an object that Scaleway is still working on: a quarter of the time
+/// already waited (at least `min`, at most `max`), so a transition of any length is seen at
+/// most about 25% late, with few calls for long ones.
+#[derive(Debug, Default)]
+pub struct PollSchedule {
+    since: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+impl PollSchedule {
+    /// The next poll delay for `key`.
+    pub fn next(&self, key: &str, min: Duration, max: Duration) -> Duration {
+        let waited = match self.since.lock() {
+            Ok(mut since) => since
+                .entry(key.to_owned())
+                .or_insert_with(std::time::Instant::now)
+                .elapsed(),
+            Err(_) => Duration::ZERO,
+        };
+        (waited / 4).clamp(min, max.max(min))
+    }
+
+    /// The object settled: the next wait starts afresh.
+    pub fn reset(&self, key: &str) {
+        if let Ok(mut since) = self.since.lock() {
+            since.remove(key);
         }
     }
 }
@@ -102,8 +123,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Retry and poll counters.
     pub backoff: Backoff,
-    /// Poll counters while remote objects are transient.
-    pub polls: Backoff,
+    /// Poll schedules while remote objects are transient.
+    pub polls: PollSchedule,
     /// Metrics of reconciles and Scaleway calls.
     pub metrics: Arc<Metrics>,
 }
@@ -126,7 +147,7 @@ impl Context {
             clients,
             config,
             backoff: Backoff::default(),
-            polls: Backoff::default(),
+            polls: PollSchedule::default(),
             metrics,
         }
     }
@@ -142,6 +163,33 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polls_wait_a_quarter_of_the_time_already_waited() {
+        let polls = PollSchedule::default();
+        let (min, max) = (Duration::from_millis(200), Duration::from_secs(15));
+        assert_eq!(polls.next("x", min, max), min, "first poll: the minimum");
+        if let Ok(mut since) = polls.since.lock() {
+            since.insert(
+                "x".into(),
+                std::time::Instant::now() - Duration::from_secs(8),
+            );
+        }
+        let delay = polls.next("x", min, max);
+        assert!(
+            delay >= Duration::from_millis(1990) && delay <= Duration::from_millis(2100),
+            "{delay:?}"
+        );
+        if let Ok(mut since) = polls.since.lock() {
+            since.insert(
+                "x".into(),
+                std::time::Instant::now() - Duration::from_secs(600),
+            );
+        }
+        assert_eq!(polls.next("x", min, max), max, "capped");
+        polls.reset("x");
+        assert_eq!(polls.next("x", min, max), min);
+    }
 
     #[test]
     fn backoff_doubles_caps_and_resets() {

@@ -155,6 +155,12 @@ where
     );
 }
 
+/// Bounded concurrency per controller: a burst of thousands of objects is worked through
+/// by a fixed number of reconciles at a time, which caps memory and connections.
+fn controller_config(ctx: &Context) -> kube::runtime::controller::Config {
+    kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency)
+}
+
 /// Runs the three controllers until SIGTERM / Ctrl-C. Checks first that the CRDs are served.
 pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let client = ctx.kube.clone();
@@ -200,6 +206,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                         || uses_secret(&n.spec.secret_environment_variables, &name)
                 })
             })
+            .with_config(controller_config(&ctx))
             .shutdown_on_signal()
             .run(
                 namespace::reconcile,
@@ -267,6 +274,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                             .is_some_and(|r| credential_namespaces.contains(&r.name))
                 })
             })
+            .with_config(controller_config(&ctx))
             .shutdown_on_signal()
             .run(
                 container::reconcile,
@@ -307,6 +315,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                             .is_some_and(|n| n.credentials_ref.name == name)
                 })
             })
+            .with_config(controller_config(&ctx))
             .shutdown_on_signal()
             .run(
                 trigger::reconcile,

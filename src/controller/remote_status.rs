@@ -53,19 +53,15 @@ pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Asses
     }
 }
 
-/// When to look again: poll with backoff while transient, else at the resync period.
+/// When to look again: poll while transient (see `PollSchedule`), else at the resync period.
 pub fn requeue_for(status: &Status, key: &str, ctx: &Context) -> Action {
     let settled = matches!(status, Status::Ready | Status::Error | Status::Locked);
     if settled {
         ctx.polls.reset(key);
         Action::requeue(ctx.resync())
     } else {
-        // Gentle growth: a transition is seen at most about a third of its length late.
         let config = &ctx.config;
-        Action::requeue(
-            ctx.polls
-                .next_with_growth(key, config.poll_initial, config.poll_max, 1.5),
-        )
+        Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))
     }
 }
 

@@ -688,3 +688,44 @@ async fn steady_state_costs_no_call_per_object() {
             .unwrap_or_else(|e| panic!("{e}")),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reapplying_right_after_a_delete_creates_new_remote_objects() {
+    let h = harness().await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("again", ""))
+        .await;
+    let first = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    h.condition::<ServerlessContainer>("again", "Ready", "True")
+        .await;
+    let first_id = first.status.and_then(|s| s.id).unwrap_or_default();
+    let delete = DeleteParams::default();
+    let _ = h
+        .api::<ServerlessContainer>()
+        .delete("again", &delete)
+        .await;
+    let _ = h.api::<ServerlessNamespace>().delete("demo", &delete).await;
+    h.gone::<ServerlessContainer>("again").await;
+    h.gone::<ServerlessNamespace>("demo").await;
+
+    // Well within the resync period (60 s): no snapshot may still show the deleted ones.
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("again", ""))
+        .await;
+    let second = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    h.condition::<ServerlessContainer>("again", "Ready", "True")
+        .await;
+    assert_ne!(
+        second.status.and_then(|s| s.id),
+        Some(first_id),
+        "a deleted namespace was adopted"
+    );
+    assert_eq!(
+        (h.remote_count("namespaces"), h.remote_count("containers")),
+        (1, 1)
+    );
+}

@@ -1171,3 +1171,279 @@ async fn watches_get_bookmarks_and_end_at_their_timeout() {
         "only bookmarks while nothing changes"
     );
 }
+
+/// The operator's own CRDs, with their OpenAPI schemas and CEL rules, on a fresh server.
+async fn start_with_operator_crds() -> (RunningApiServer, Client) {
+    let (running, client) = start().await;
+    for definition in scaleway_serverless_operator::crd::all_crds() {
+        running
+            .server
+            .try_register_crd(&definition)
+            .expect("operator CRD registers");
+    }
+    (running, client)
+}
+
+fn container(spec: serde_json::Value) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "serverless.scaleway.com/v1alpha1",
+        "kind": "ServerlessContainer",
+        "metadata": {"name": "web"},
+        "spec": spec,
+    }))
+    .expect("container object")
+}
+
+fn containers(client: &Client) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("serverless.scaleway.com", "v1alpha1", "ServerlessContainer"),
+        "serverlesscontainers",
+    );
+    Api::namespaced_with(client.clone(), "default", &resource)
+}
+
+/// `(field, message)` of each cause of a 422.
+fn causes(result: Result<DynamicObject, kube::Error>) -> Vec<(String, String)> {
+    match result {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+            status
+                .details
+                .map(|d| d.causes.into_iter().map(|c| (c.field, c.message)).collect())
+                .unwrap_or_default()
+        }
+        other => panic!("expected 422 Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn custom_resources_are_validated_defaulted_and_pruned() {
+    let (_running, client) = start_with_operator_crds().await;
+    let api = containers(&client);
+    let pp = PostParams::default();
+
+    // CEL rules (kube's client-side evaluator) and structural rules name the field.
+    let found = causes(
+        api.create(
+            &pp,
+            &container(json!({"namespaceRef": {"name": "a"}, "namespaceId": "x",
+                              "image": "nginx", "minScale": 5, "maxScale": 2})),
+        )
+        .await,
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().all(|(field, _)| field == "spec"), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.contains("namespaceRef and namespaceId")),
+        "{found:?}"
+    );
+    let found = causes(
+        api.create(
+            &pp,
+            &container(json!({"namespaceRef": {"name": "a"}, "image": 7, "maxScale": 5000})),
+        )
+        .await,
+    );
+    let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, ["spec.image", "spec.maxScale"], "{found:?}");
+
+    // Defaults are filled in; unknown fields are dropped (fieldValidation defaults to Warn).
+    let created = api
+        .create(
+            &pp,
+            &container(json!({"namespaceRef": {"name": "a"}, "image": "nginx", "colour": "blue"})),
+        )
+        .await
+        .expect("valid container is created");
+    assert_eq!(created.data["spec"]["deletionPolicy"], "Delete");
+    assert!(created.data["spec"].get("colour").is_none());
+
+    // Strict rejects unknown fields with 400, as kubectl's default does.
+    let strict = PatchParams::default().validation(kube::api::ValidationDirective::Strict);
+    let rejected = api
+        .patch(
+            "web",
+            &strict,
+            &Patch::Merge(json!({"spec": {"colour": "red"}})),
+        )
+        .await;
+    let (code, reason) = api_error(rejected);
+    assert_eq!((code, reason.as_str()), (400, "BadRequest"));
+
+    // Transition rules see the old object: namespaceRef is immutable.
+    let found = causes(
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"namespaceRef": {"name": "b"}}})),
+        )
+        .await,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].1.contains("immutable"), "{found:?}");
+
+    // Status writes are validated too.
+    let found = causes(
+        api.patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"observedGeneration": "one"}})),
+        )
+        .await,
+    );
+    assert_eq!(found[0].0, "status.observedGeneration", "{found:?}");
+}
+
+#[tokio::test]
+async fn kubectl_get_receives_tables_with_printer_columns() {
+    let (_running, client) = start_with_operator_crds().await;
+    containers(&client)
+        .create(
+            &PostParams::default(),
+            &container(json!({"namespaceRef": {"name": "a"}, "image": "nginx"})),
+        )
+        .await
+        .expect("created");
+    let request = http::Request::get(
+        "/apis/serverless.scaleway.com/v1alpha1/namespaces/default/serverlesscontainers",
+    )
+    .header(
+        "Accept",
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )
+    .body(Vec::new())
+    .expect("request");
+    let table: serde_json::Value = client.request(request).await.expect("table");
+    assert_eq!(table["kind"], "Table");
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|d| d["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        columns,
+        ["Name", "Ready", "Status", "Endpoint", "Image", "ID", "Age"]
+    );
+    let cells = &table["rows"][0]["cells"];
+    assert_eq!(cells[0], "web");
+    assert_eq!(cells[4], "nginx");
+    assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+
+    // Without the Table media type, plain JSON as before.
+    let list = containers(&client)
+        .list(&ListParams::default())
+        .await
+        .expect("list");
+    assert_eq!(list.items.len(), 1);
+}
+
+#[tokio::test]
+async fn events_are_one_storage_for_both_apis() {
+    let (_running, client) = start().await;
+    let cm: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let object = cm
+        .create(&PostParams::default(), &config_map("cm1", &[]))
+        .await
+        .expect("configmap");
+    let recorder = Recorder::new(client.clone(), Reporter::from("sandbox-test"));
+    recorder
+        .publish(
+            &RecorderEvent {
+                type_: EventType::Normal,
+                reason: "Tested".into(),
+                note: Some("written through events.k8s.io".into()),
+                action: "Test".into(),
+                secondary: None,
+            },
+            &object.object_ref(&()),
+        )
+        .await
+        .expect("event published");
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let listed = core
+        .list(&ListParams::default().fields("involvedObject.name=cm1"))
+        .await
+        .expect("core events");
+    assert_eq!(listed.items.len(), 1);
+    let event = &listed.items[0];
+    assert_eq!(event.reason.as_deref(), Some("Tested"));
+    assert_eq!(
+        event.message.as_deref(),
+        Some("written through events.k8s.io")
+    );
+    assert_eq!(event.involved_object.kind.as_deref(), Some("ConfigMap"));
+    let v1: Api<K8sEvent> = Api::namespaced(client, "default");
+    let same = v1
+        .get(&event.metadata.name.clone().unwrap_or_default())
+        .await
+        .expect("events.k8s.io view");
+    assert_eq!(same.note.as_deref(), Some("written through events.k8s.io"));
+    assert_eq!(same.metadata.uid, event.metadata.uid);
+}
+
+#[tokio::test]
+async fn openapi_v3_describes_the_custom_resources() {
+    let (_running, client) = start_with_operator_crds().await;
+    let get = |path: &str| http::Request::get(path).body(Vec::new()).expect("request");
+    let index: serde_json::Value = client.request(get("/openapi/v3")).await.expect("index");
+    let url = index["paths"]["apis/serverless.scaleway.com/v1alpha1"]["serverRelativeURL"]
+        .as_str()
+        .expect("our group-version is listed")
+        .to_owned();
+    let doc: serde_json::Value = client.request(get(&url)).await.expect("document");
+    let schema =
+        &doc["components"]["schemas"]["com.scaleway.serverless.v1alpha1.ServerlessContainer"];
+    assert!(schema["properties"]["spec"]["properties"]["image"].is_object());
+    assert_eq!(
+        schema["x-kubernetes-group-version-kind"][0]["kind"],
+        "ServerlessContainer"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_restores_objects_and_expires_old_watches() {
+    let (running, client) = start().await;
+    let cm: Api<ConfigMap> = Api::namespaced(client, "default");
+    cm.create(&PostParams::default(), &config_map("kept", &[("a", "b")]))
+        .await
+        .expect("configmap");
+    let g: Api<Gadget> = Api::namespaced(running.client().expect("client"), "default");
+    g.create(&PostParams::default(), &gadget("g1", 3))
+        .await
+        .expect("gadget");
+    let rv = running.server.resource_version();
+    let snapshot = running.server.snapshot();
+    drop(running);
+
+    let restored = ApiServer::from_snapshot(ApiServerConfig::default(), &snapshot)
+        .expect("snapshot loads")
+        .start()
+        .await
+        .expect("starts");
+    assert_eq!(restored.server.resource_version(), rv);
+    let client = restored.client().expect("client");
+    let cm: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let kept = cm.get("kept").await.expect("configmap kept");
+    assert_eq!(
+        kept.metadata
+            .labels
+            .unwrap_or_default()
+            .get("a")
+            .map(String::as_str),
+        Some("b")
+    );
+    let g: Api<Gadget> = Api::namespaced(client, "default");
+    assert_eq!(g.get("g1").await.expect("gadget kept").spec.size, 3);
+    // History does not survive a restart: a watch from before it gets 410 Gone.
+    let mut stream = cm
+        .watch(&WatchParams::default(), &(rv - 1).to_string())
+        .await
+        .expect("watch starts")
+        .boxed();
+    match next(&mut stream, "410").await {
+        Ok(WatchEvent::Error(e)) => assert_eq!(e.code, 410),
+        other => panic!("expected 410, got {other:?}"),
+    }
+    assert!(ApiServer::from_snapshot(ApiServerConfig::default(), &json!({})).is_err());
+}

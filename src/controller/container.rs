@@ -345,6 +345,9 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             found.into_iter().find(|c| c.name == name)
         }
     };
+    let remote_id = remote.as_ref().map(|r| r.id.as_str());
+    let stale = [previous.id.as_deref(), remote_id];
+    ctx.containers.forget(&parent.cache_scope(), &stale).await;
     let deleting = ServerlessContainerStatus {
         remote_status: Some("deleting".into()),
         ..previous

@@ -303,6 +303,11 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
             found.into_iter().find(|n| n.name == name)
         }
     };
+    let remote_id = remote.as_ref().map(|r| r.id.as_str());
+    let stale = [previous.id.as_deref(), remote_id];
+    ctx.namespaces
+        .forget(&placement.cache_scope(), &stale)
+        .await;
     let deleting = ServerlessNamespaceStatus {
         remote_status: Some("deleting".into()),
         ..previous

@@ -136,6 +136,14 @@ impl<T: RemoteObject> RemoteCache<T> {
         }
     }
 
+    /// Forgets objects that are being deleted: whatever the snapshot says of them is stale, and
+    /// a new object with the same name must not adopt them from it.
+    pub async fn forget(&self, scope: &str, ids: &[Option<&str>]) {
+        for id in ids.iter().flatten() {
+            self.remove(scope, id).await;
+        }
+    }
+
     /// Drops a scope's snapshot, so the next lookup lists again (after an answer we did not
     /// see, or an `already exists` that the snapshot did not know about).
     pub async fn invalidate(&self, scope: &str) {

@@ -401,6 +401,9 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
         .clone()
         .unwrap_or_else(|| object.name_any());
     let api = scope.client.region(&region);
+    let cache_scope = container_id
+        .as_ref()
+        .map(|id| format!("{}|{region}|{id}", scope.identity));
     let remote = match (&previous.id, container_id) {
         (Some(id), _) => match api.get_trigger(id).await {
             Ok(remote) => Some(remote),
@@ -420,6 +423,12 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
         }
         (None, None) => None,
     };
+    if let Some(cache_scope) = &cache_scope {
+        let remote_id = remote.as_ref().map(|r| r.id.as_str());
+        ctx.triggers
+            .forget(cache_scope, &[previous.id.as_deref(), remote_id])
+            .await;
+    }
     let deleting = ServerlessTriggerStatus {
         remote_status: Some("deleting".into()),
         ..previous

@@ -131,9 +131,7 @@ impl From<&SandboxArgs> for SandboxConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// A listen address is not on loopback.
-    #[error(
-        "{what} must listen on a loopback address (it has no authentication), not {addr}"
-    )]
+    #[error("{what} must listen on a loopback address (it has no authentication), not {addr}")]
     NotLoopback {
         /// Which server.
         what: &'static str,
@@ -220,13 +218,14 @@ impl Sandbox {
                 addr: config.emulator_listen,
                 source,
             })?;
-        let emulator_addr = emulator_listener
-            .local_addr()
-            .map_err(|source| SandboxError::Bind {
-                what: "Scaleway emulator",
-                addr: config.emulator_listen,
-                source,
-            })?;
+        let emulator_addr =
+            emulator_listener
+                .local_addr()
+                .map_err(|source| SandboxError::Bind {
+                    what: "Scaleway emulator",
+                    addr: config.emulator_listen,
+                    source,
+                })?;
         let emulator = Emulator::new(config.emulator.clone());
         let serving = emulator.clone();
         let emulator_task = tokio::spawn(async move {
@@ -256,11 +255,9 @@ impl Sandbox {
                 })?;
         if let Some(path) = &config.kubeconfig {
             let text = kubeconfig::render(&apiserver.url(), NAMESPACE);
-            kubeconfig::write_private(path, &text).map_err(|source| {
-                SandboxError::Kubeconfig {
-                    path: path.clone(),
-                    source,
-                }
+            kubeconfig::write_private(path, &text).map_err(|source| SandboxError::Kubeconfig {
+                path: path.clone(),
+                source,
             })?;
         }
 
@@ -420,9 +417,9 @@ fn next_steps(sandbox: &Sandbox, args: &SandboxArgs) -> String {
          \n\
          \x20 export KUBECONFIG={kubeconfig}\n\
          \x20 kubectl apply -f examples/\n\
-         \x20 kubectl get serverless\n\
          \x20 kubectl wait --for=condition=Ready serverlesscontainer/web --timeout=60s\n\
-         \x20 kubectl get slc web -o jsonpath='{{.status.publicEndpoint}}'\n\
+         \x20 kubectl get serverless\n\
+         \x20 kubectl get slc web -o jsonpath='{{.status.publicEndpoint}}{{\"\\n\"}}'\n\
          \x20 curl -s -H 'X-Auth-Token: {SECRET_KEY}' {emulator}/containers/v1/regions/fr-par/containers\n\
          \n\
          Ctrl-C stops the sandbox.",
@@ -486,7 +483,9 @@ async fn save_periodically(server: ApiServer, path: PathBuf) {
         }
         match save_state(&server, &path) {
             Ok(()) => saved_at = now,
-            Err(error) => tracing::warn!(error = %crate::sandbox::error_chain(&error), "state not saved"),
+            Err(error) => {
+                tracing::warn!(error = %crate::sandbox::error_chain(&error), "state not saved")
+            }
         }
     }
 }
@@ -527,7 +526,12 @@ mod tests {
         let second = Sandbox::start(config)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(second.apiserver().object("", "namespaces", None, "kept").is_some());
+        assert!(
+            second
+                .apiserver()
+                .object("", "namespaces", None, "kept")
+                .is_some()
+        );
         assert!(second.apiserver().resource_version() >= rv);
         let crds = second
             .apiserver()

@@ -83,7 +83,10 @@ fn fold_string_data(obj: &mut Value, creating: bool) {
             }
         }
     }
-    if creating && !map.contains_key("type") {
+    let no_type = map
+        .get("type")
+        .is_none_or(|t| t.as_str().is_some_and(str::is_empty));
+    if creating && no_type {
         map.insert("type".to_owned(), json!("Opaque"));
     }
 }

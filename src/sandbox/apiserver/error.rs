@@ -95,6 +95,9 @@ pub enum ApiError {
         "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
     )]
     UnsupportedMediaType,
+    /// A request body in a format this server does not read (most protobuf).
+    #[error("{0}")]
+    UnsupportedBody(String),
     /// A watch asked for a resourceVersion older than the kept history.
     #[error("too old resource version: {requested} ({oldest})")]
     Expired {
@@ -114,7 +117,7 @@ impl ApiError {
             Self::Invalid { .. } | Self::InvalidFields { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed => 405,
-            Self::UnsupportedMediaType => 415,
+            Self::UnsupportedMediaType | Self::UnsupportedBody(_) => 415,
             Self::Expired { .. } => 410,
         }
     }
@@ -128,7 +131,7 @@ impl ApiError {
             Self::Invalid { .. } | Self::InvalidFields { .. } => "Invalid",
             Self::BadRequest(_) => "BadRequest",
             Self::MethodNotAllowed => "MethodNotAllowed",
-            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::UnsupportedMediaType | Self::UnsupportedBody(_) => "UnsupportedMediaType",
             Self::Expired { .. } => "Expired",
         }
     }

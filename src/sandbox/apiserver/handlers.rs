@@ -12,14 +12,15 @@ use serde_json::Value;
 
 use super::Shared;
 use super::discovery;
-use super::openapi;
-use super::table::{self, TableOptions};
-use super::validation::FieldValidation;
 use super::error::ApiError;
+use super::openapi;
 use super::ops::{self, DeleteOptions, PatchRequest, Subresource, Target};
 use super::patch::PatchFormat;
+use super::protobuf;
 use super::route::{self, Route};
 use super::selector::{FieldSelector, LabelSelector, Selectors};
+use super::table::{self, TableOptions};
+use super::validation::FieldValidation;
 use super::watch::{self, WatchRequest};
 
 type Params = HashMap<String, String>;
@@ -167,7 +168,9 @@ fn collection(
             match table_options(headers, params)? {
                 Some(options) => {
                     let items = list["items"].as_array().cloned().unwrap_or_default();
-                    let rv = list["metadata"]["resourceVersion"].as_str().map(str::to_owned);
+                    let rv = list["metadata"]["resourceVersion"]
+                        .as_str()
+                        .map(str::to_owned);
                     Ok(json(
                         StatusCode::OK,
                         &table::render(&target.served, &items, rv, options),
@@ -326,6 +329,9 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if content_type.starts_with(protobuf::MEDIA_TYPE) {
+        return protobuf::decode(body).map_err(ApiError::UnsupportedBody);
+    }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(body)
             .map_err(|e| ApiError::BadRequest(format!("body is not UTF-8: {e}")))?;

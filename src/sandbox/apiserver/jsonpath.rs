@@ -55,7 +55,8 @@ impl JsonPath {
                     }
                 }
                 '[' => {
-                    let close = find_close(&chars, i).ok_or_else(|| format!("unclosed [ in {text:?}"))?;
+                    let close =
+                        find_close(&chars, i).ok_or_else(|| format!("unclosed [ in {text:?}"))?;
                     let inner: String = chars[i + 1..close].iter().collect();
                     steps.push(bracket(inner.trim())?);
                     i = close + 1;

@@ -14,19 +14,29 @@
 //! # Ok(()) }
 //! ```
 //!
+//! What `kubectl` needs is served too: `Table` output with the CRD printer columns
+//! (`table.rs`), OpenAPI v3 documents (`openapi.rs`, for `kubectl apply` field validation and
+//! `kubectl explain`), schema and CEL validation, defaulting and pruning of custom resources
+//! (`validation.rs`), one storage for core and `events.k8s.io` events (`convert.rs`), strategic
+//! merge patch directives, and the protobuf bodies of `kubectl create` (`protobuf.rs`).
+//! [`ApiServer::snapshot`] / [`ApiServer::from_snapshot`] keep state across restarts.
+//!
 //! # Simplifications
 //!
-//! - No authentication, authorization, admission webhooks, OpenAPI schema validation,
-//!   defaulting, pruning or CEL rules; CRD schemas are stored but not enforced.
-//! - No protobuf and no `Table` output; JSON only (YAML accepted in request bodies).
+//! The full list, for users, is in `docs/sandbox.md` ("Differences from a real API server").
+//! In short:
+//!
+//! - No authentication, authorization or admission webhooks; HTTP only.
+//! - Built-in kinds are not schema-validated; custom resources are (see `validation.rs` for
+//!   the checks left out).
+//! - Responses are JSON only; protobuf request bodies only for Namespace, Secret, ConfigMap.
 //! - `limit`/`continue` are ignored: lists return everything with no continue token, at the
 //!   latest resourceVersion (`resourceVersion`/`resourceVersionMatch` on lists are ignored).
-//! - Strategic merge patch is applied as a JSON merge patch (lists are replaced, no merge keys).
-//! - Server-side apply is simplified (see [`apply`]): lists are atomic, only `Apply` managers own
+//! - Strategic merge patch knows no merge keys (lists are replaced); directives are honoured.
+//! - Server-side apply is simplified (see `apply.rs`): lists are atomic, only `Apply` managers own
 //!   fields, `null` removes a field.
 //! - All versions of a resource share one storage; reading at another version only rewrites
 //!   `apiVersion` (like the CRD conversion strategy `None`).
-//! - Core `events` and `events.k8s.io` events are stored separately (the real server shares them).
 //! - Deleting a namespace does not delete its objects; deleting a CRD drops its objects at once.
 //!   There is no garbage collection of `ownerReferences` and no `propagationPolicy`.
 //! - Field selectors accept any dotted path (the real server allows a per-resource list).
@@ -45,6 +55,7 @@ mod object;
 mod openapi;
 mod ops;
 mod patch;
+mod protobuf;
 mod registry;
 mod route;
 mod selector;

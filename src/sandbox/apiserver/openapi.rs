@@ -109,8 +109,14 @@ fn crd_schema(def: &ResourceDef, version: &str, schema: &Value) -> Value {
             .entry("properties")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(properties) = properties.as_object_mut() {
-            properties.insert("apiVersion".into(), json!({"type": "string", "description": API_VERSION_DOC}));
-            properties.insert("kind".into(), json!({"type": "string", "description": KIND_DOC}));
+            properties.insert(
+                "apiVersion".into(),
+                json!({"type": "string", "description": API_VERSION_DOC}),
+            );
+            properties.insert(
+                "kind".into(),
+                json!({"type": "string", "description": KIND_DOC}),
+            );
             properties.insert(
                 "metadata".into(),
                 json!({"allOf": [schema_ref(&format!("{META}.ObjectMeta"))], "description": METADATA_DOC}),
@@ -162,9 +168,18 @@ fn meta_schemas() -> &'static Map<String, Value> {
     })
 }
 
+/// `(group, plural)` of a built-in resource.
+type GroupPlural = (&'static str, &'static str);
+/// A schema name and the definitions it needs.
+type Generated = (String, Map<String, Value>);
+
 /// Adds the k8s-openapi schema of a built-in kind (and what it refers to) to `schemas`;
 /// returns its name, or `None` for a kind the sandbox has no schema for.
-fn builtin_schema(def: &ResourceDef, version: &str, schemas: &mut Map<String, Value>) -> Option<String> {
+fn builtin_schema(
+    def: &ResourceDef,
+    version: &str,
+    schemas: &mut Map<String, Value>,
+) -> Option<String> {
     use k8s_openapi::api::coordination::v1::Lease;
     use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Secret};
     use k8s_openapi::api::events::v1::Event as EventV1;
@@ -173,10 +188,12 @@ fn builtin_schema(def: &ResourceDef, version: &str, schemas: &mut Map<String, Va
     fn generate<T: JsonSchema>() -> (String, Map<String, Value>) {
         let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
         generator.subschema_for::<T>();
-        (T::schema_name().into_owned(), generator.take_definitions(true))
+        (
+            T::schema_name().into_owned(),
+            generator.take_definitions(true),
+        )
     }
-    static CACHE: OnceLock<Vec<((&'static str, &'static str), (String, Map<String, Value>))>> =
-        OnceLock::new();
+    static CACHE: OnceLock<Vec<(GroupPlural, Generated)>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| {
         vec![
             (("", "namespaces"), generate::<Namespace>()),
@@ -185,7 +202,10 @@ fn builtin_schema(def: &ResourceDef, version: &str, schemas: &mut Map<String, Va
             (("", "events"), generate::<Event>()),
             (("events.k8s.io", "events"), generate::<EventV1>()),
             (("coordination.k8s.io", "leases"), generate::<Lease>()),
-            (("apiextensions.k8s.io", "customresourcedefinitions"), generate::<CustomResourceDefinition>()),
+            (
+                ("apiextensions.k8s.io", "customresourcedefinitions"),
+                generate::<CustomResourceDefinition>(),
+            ),
         ]
     });
     if version != "v1" {
@@ -213,9 +233,18 @@ fn query(name: &str, description: &str) -> Value {
 
 fn write_parameters(patch: bool) -> Vec<Value> {
     let mut params = vec![
-        query("dryRun", "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed"),
-        query("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes."),
-        query("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict"),
+        query(
+            "dryRun",
+            "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed",
+        ),
+        query(
+            "fieldManager",
+            "fieldManager is a name associated with the actor or entity that is making these changes.",
+        ),
+        query(
+            "fieldValidation",
+            "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict",
+        ),
     ];
     if patch {
         params.push(json!({"name": "force", "in": "query", "description": "Force is going to \"force\" Apply requests.", "schema": {"type": "boolean"}, "uniqueItems": true}));
@@ -255,33 +284,41 @@ fn add_paths(
     let base = format!("/{}", gv_path(&def.group, v));
     let kind = gvk(&def.group, v, &def.kind);
     let body_ref = kind_schema.map_or_else(|| json!({"type": "object"}), schema_ref);
-    let list_ref = kind_schema.map_or_else(|| json!({"type": "object"}), |n| schema_ref(&format!("{n}List")));
+    let list_ref = kind_schema.map_or_else(
+        || json!({"type": "object"}),
+        |n| schema_ref(&format!("{n}List")),
+    );
     let ok = |schema: &Value| {
         json!({"200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
                "401": {"description": "Unauthorized"}})
     };
-    let operation = |action: &str, id: &str, params: Vec<Value>, body: Option<Value>, response: &Value| {
-        let mut op = json!({
-            "description": format!("{action} {}", def.kind),
-            "operationId": format!("{id}{}", def.kind),
-            "parameters": params,
-            "responses": ok(response),
-            "x-kubernetes-action": action,
-            "x-kubernetes-group-version-kind": kind,
-        });
-        if let Some(body) = body {
-            op["requestBody"] = body;
-        }
-        op
-    };
-    let json_body = json!({"content": {"application/json": {"schema": body_ref}}, "required": true});
+    let operation =
+        |action: &str, id: &str, params: Vec<Value>, body: Option<Value>, response: &Value| {
+            let mut op = json!({
+                "description": format!("{action} {}", def.kind),
+                "operationId": format!("{id}{}", def.kind),
+                "parameters": params,
+                "responses": ok(response),
+                "x-kubernetes-action": action,
+                "x-kubernetes-group-version-kind": kind,
+            });
+            if let Some(body) = body {
+                op["requestBody"] = body;
+            }
+            op
+        };
+    let json_body =
+        json!({"content": {"application/json": {"schema": body_ref}}, "required": true});
     let mut patch_types = Map::new();
     for media in [
         "application/apply-patch+yaml",
         "application/json-patch+json",
         "application/merge-patch+json",
     ] {
-        patch_types.insert(media.into(), json!({"schema": schema_ref(&format!("{META}.Patch"))}));
+        patch_types.insert(
+            media.into(),
+            json!({"schema": schema_ref(&format!("{META}.Patch"))}),
+        );
     }
     if kind_schema.is_some() && version.schema.is_none() {
         // Built-in kinds take strategic merge patches; custom resources do not.
@@ -369,25 +406,37 @@ mod tests {
         let url = index["paths"]["apis/example.com/v1"]["serverRelativeURL"]
             .as_str()
             .unwrap_or_default();
-        assert!(url.starts_with("/openapi/v3/apis/example.com/v1?hash="), "{url}");
+        assert!(
+            url.starts_with("/openapi/v3/apis/example.com/v1?hash="),
+            "{url}"
+        );
         assert!(index["paths"]["api/v1"].is_object());
     }
 
     #[test]
     fn custom_resource_patch_takes_field_validation_but_not_strategic_merge() {
         let doc = gv_document(&registry(), "example.com", "v1").unwrap_or_default();
-        let patch = &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
+        let patch =
+            &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
         assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Widget");
         let params: Vec<&str> = patch["parameters"]
             .as_array()
             .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
             .unwrap_or_default();
         assert!(params.contains(&"fieldValidation"));
-        assert!(patch["requestBody"]["content"]["application/strategic-merge-patch+json"].is_null());
+        assert!(
+            patch["requestBody"]["content"]["application/strategic-merge-patch+json"].is_null()
+        );
         let schema = &doc["components"]["schemas"]["com.example.v1.Widget"];
-        assert_eq!(schema["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
+        assert_eq!(
+            schema["x-kubernetes-group-version-kind"][0]["kind"],
+            "Widget"
+        );
         assert_eq!(schema["properties"]["spec"]["description"], "the spec");
-        assert!(doc["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"].is_object());
+        assert!(
+            doc["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
+                .is_object()
+        );
         assert!(gv_document(&registry(), "nope.io", "v1").is_none());
     }
 
@@ -395,8 +444,13 @@ mod tests {
     fn builtins_carry_their_schema_and_strategic_merge() {
         let doc = gv_document(&registry(), "", "v1").unwrap_or_default();
         let secret = &doc["components"]["schemas"]["io.k8s.api.core.v1.Secret"];
-        assert_eq!(secret["x-kubernetes-group-version-kind"][0]["kind"], "Secret");
+        assert_eq!(
+            secret["x-kubernetes-group-version-kind"][0]["kind"],
+            "Secret"
+        );
         let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/secrets/{name}"]["patch"];
-        assert!(patch["requestBody"]["content"]["application/strategic-merge-patch+json"].is_object());
+        assert!(
+            patch["requestBody"]["content"]["application/strategic-merge-patch+json"].is_object()
+        );
     }
 }

@@ -10,7 +10,9 @@ pub enum PatchFormat {
     Json,
     /// `application/merge-patch+json` (RFC 7386).
     Merge,
-    /// `application/strategic-merge-patch+json`, applied here as a merge patch.
+    /// `application/strategic-merge-patch+json`, applied as a merge patch that understands
+    /// the patch directives (`$patch`, `$retainKeys`, `$deleteFromPrimitiveList/…`,
+    /// `$setElementOrder/…`) but not merge keys: lists are replaced.
     Strategic,
     /// `application/apply-patch+yaml` (server-side apply, simplified, see `apply`).
     Apply,
@@ -86,6 +88,90 @@ pub fn apply_merge_patch(doc: &Value, patch: &Value) -> Value {
     out
 }
 
+/// Applies a strategic merge patch to a copy of `doc`, without knowledge of merge keys:
+/// maps merge as in a merge patch, lists are replaced, and the directives kubectl may send
+/// are honoured (`$patch: replace|delete|merge`, `$retainKeys`,
+/// `$deleteFromPrimitiveList/<field>`) or ignored (`$setElementOrder/<field>`).
+pub fn apply_strategic_merge_patch(doc: &Value, patch: &Value) -> Value {
+    let mut out = doc.clone();
+    merge_strategic(&mut out, patch);
+    out
+}
+
+fn merge_strategic(target: &mut Value, patch: &Value) {
+    let Some(patch_map) = patch.as_object() else {
+        *target = strip_directives(patch);
+        return;
+    };
+    match patch_map.get("$patch").and_then(Value::as_str) {
+        Some("replace") => {
+            *target = strip_directives(patch);
+            return;
+        }
+        Some("delete") => {
+            *target = Value::Null;
+            return;
+        }
+        _ => {}
+    }
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    let Some(map) = target.as_object_mut() else {
+        return;
+    };
+    for (key, value) in patch_map {
+        if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
+            let remove = value.as_array().cloned().unwrap_or_default();
+            if let Some(list) = map.get_mut(field).and_then(Value::as_array_mut) {
+                list.retain(|item| !remove.contains(item));
+            }
+            continue;
+        }
+        if key.starts_with('$') {
+            continue;
+        }
+        match value {
+            Value::Null => {
+                map.remove(key);
+            }
+            Value::Object(_) => {
+                let child = map.entry(key.clone()).or_insert(Value::Null);
+                merge_strategic(child, value);
+                if child.is_null() {
+                    map.remove(key);
+                }
+            }
+            other => {
+                map.insert(key.clone(), strip_directives(other));
+            }
+        }
+    }
+    if let Some(keep) = patch_map.get("$retainKeys").and_then(Value::as_array) {
+        map.retain(|key, _| keep.iter().any(|k| k.as_str() == Some(key)));
+    }
+}
+
+/// A copy of a patch value without directive keys (for values that replace).
+fn strip_directives(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| !key.starts_with('$'))
+                .map(|(key, v)| (key.clone(), strip_directives(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter(|item| item.get("$patch").is_none())
+                .map(strip_directives)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +223,25 @@ mod tests {
         let doc = json!({"a": 1, "b": [1, 2], "c": {"d": 1, "e": 2}});
         let out = apply_merge_patch(&doc, &json!({"a": null, "b": [3], "c": {"e": null}}));
         assert_eq!(out, json!({"b": [3], "c": {"d": 1}}));
+    }
+
+    #[test]
+    fn strategic_merge_patch_honours_directives() {
+        let doc = json!({"metadata": {"finalizers": ["a", "b"], "labels": {"x": "1", "y": "2"}},
+                         "data": {"k": "v", "old": "o"}, "spec": {"keep": 1, "drop": 2}});
+        let patch = json!({
+            "metadata": {"$deleteFromPrimitiveList/finalizers": ["a"],
+                         "$setElementOrder/finalizers": ["b"], "labels": {"y": null}},
+            "data": {"$patch": "replace", "new": "n"},
+            "spec": {"$retainKeys": ["keep", "added"], "added": 3},
+        });
+        assert_eq!(
+            apply_strategic_merge_patch(&doc, &patch),
+            json!({"metadata": {"finalizers": ["b"], "labels": {"x": "1"}},
+                   "data": {"new": "n"}, "spec": {"keep": 1, "added": 3}})
+        );
+        let delete = json!({"spec": {"$patch": "delete"}});
+        assert_eq!(apply_strategic_merge_patch(&doc, &delete).get("spec"), None);
     }
 
     #[test]

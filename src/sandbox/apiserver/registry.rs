@@ -112,7 +112,9 @@ impl ResourceDef {
 
     /// The key its objects are stored under (shared with another resource for `events`).
     pub fn storage_resource(&self) -> GroupResource {
-        self.storage.clone().unwrap_or_else(|| self.group_resource())
+        self.storage
+            .clone()
+            .unwrap_or_else(|| self.group_resource())
     }
 
     /// A served version by name.
@@ -245,6 +247,8 @@ impl ResourceDef {
             namespaces,
             Self::builtin("", "v1", "configmaps", "ConfigMap", true).short_names(&["cm"]),
             Self::builtin("", "v1", "secrets", "Secret", true),
+            // Stored only (nothing routes traffic); served so that `kubectl cluster-info` works.
+            Self::builtin("", "v1", "services", "Service", true).short_names(&["svc"]),
             Self::builtin("", "v1", "events", "Event", true).short_names(&["ev"]),
             Self {
                 storage: Some(GroupResource::new("", "events")),

@@ -128,7 +128,13 @@ fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
                 format: "",
                 priority: 0,
                 description: "Data contains the secret data.",
-                cell: |o| json!(o.get("data").and_then(Value::as_object).map_or(0, |d| d.len())),
+                cell: |o| {
+                    json!(
+                        o.get("data")
+                            .and_then(Value::as_object)
+                            .map_or(0, |d| d.len())
+                    )
+                },
             },
             AGE,
         ],
@@ -162,9 +168,10 @@ fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
         ],
         ("apiextensions.k8s.io", "customresourcedefinitions") => vec![
             NAME,
+            // A timestamp, not an age, as the real server prints it.
             Column {
                 name: "Created At",
-                type_: "date",
+                type_: "string",
                 format: "",
                 priority: 0,
                 description: AGE_DESCRIPTION,
@@ -179,7 +186,9 @@ fn builtin_columns(group: &str, plural: &str) -> Vec<Column> {
 /// objects are shown in their core form here).
 fn event_columns() -> Vec<Column> {
     fn last_seen(o: &Value) -> Value {
-        let series = o.pointer("/series/lastObservedTime").and_then(Value::as_str);
+        let series = o
+            .pointer("/series/lastObservedTime")
+            .and_then(Value::as_str);
         let last = o.get("lastTimestamp").and_then(Value::as_str);
         json!(age(series.or(last).or_else(|| first_time(o))))
     }
@@ -238,7 +247,9 @@ fn event_columns() -> Vec<Column> {
     vec![
         column("Last Seen", 0, last_seen),
         column("Type", 0, |o| o.get("type").cloned().unwrap_or(Value::Null)),
-        column("Reason", 0, |o| o.get("reason").cloned().unwrap_or(Value::Null)),
+        column("Reason", 0, |o| {
+            o.get("reason").cloned().unwrap_or(Value::Null)
+        }),
         column("Object", 0, object),
         column("Subobject", 1, |o| {
             o.pointer("/involvedObject/fieldPath")
@@ -247,7 +258,12 @@ fn event_columns() -> Vec<Column> {
         }),
         column("Source", 1, source),
         column("Message", 0, |o| {
-            json!(o.get("message").and_then(Value::as_str).unwrap_or_default().trim())
+            json!(
+                o.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim()
+            )
         }),
         column("First Seen", 1, |o| json!(age(first_time(o)))),
         column("Count", 1, count),
@@ -284,7 +300,7 @@ pub fn render(
             .iter()
             .zip(&storage_view)
             .map(|(obj, view)| {
-                let cells: Vec<Value> = columns.iter().map(|c| date_cell(c.type_, (c.cell)(view))).collect();
+                let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(view)).collect();
                 row(cells, obj, options.include_object)
             })
             .collect();
@@ -308,7 +324,7 @@ pub fn render(
 fn definition(column: &Column) -> Value {
     json!({
         "name": column.name,
-        "type": if column.type_ == "date" { "string" } else { column.type_ },
+        "type": column.type_,
         "format": column.format,
         "description": column.description,
         "priority": column.priority,
@@ -387,13 +403,6 @@ fn crd_cell(type_: &str, value: &Value) -> Value {
         ("boolean", Value::Bool(b)) => json!(b),
         ("date", Value::String(s)) => json!(age(Some(s))),
         _ => Value::Null,
-    }
-}
-
-fn date_cell(type_: &str, value: Value) -> Value {
-    match (type_, &value) {
-        ("date", Value::String(s)) => json!(age(Some(s))),
-        _ => value,
     }
 }
 
@@ -491,7 +500,9 @@ mod tests {
             "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
         ));
         assert!(!wanted("application/json"));
-        assert!(!wanted("application/json, application/json;as=Table;v=v1;g=meta.k8s.io"));
+        assert!(!wanted(
+            "application/json, application/json;as=Table;v=v1;g=meta.k8s.io"
+        ));
     }
 
     #[test]
@@ -537,7 +548,12 @@ mod tests {
             .unwrap_or_else(|| panic!("served"));
         let widget = json!({"metadata": {"name": "w", "creationTimestamp": "2000-01-01T00:00:00Z"},
             "spec": {"size": 3}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        let table = render(&served, &[widget], Some("7".into()), TableOptions::default());
+        let table = render(
+            &served,
+            &[widget],
+            Some("7".into()),
+            TableOptions::default(),
+        );
         let names: Vec<&str> = table["columnDefinitions"]
             .as_array()
             .map(|c| c.iter().filter_map(|d| d["name"].as_str()).collect())
@@ -548,7 +564,10 @@ mod tests {
         assert_eq!(cells[0], "w");
         assert_eq!(cells[1], "True");
         assert_eq!(cells[2], 3);
-        assert!(cells[3].as_str().is_some_and(|a| a.ends_with('y')), "{cells}");
+        assert!(
+            cells[3].as_str().is_some_and(|a| a.ends_with('y')),
+            "{cells}"
+        );
         assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(table["metadata"]["resourceVersion"], "7");
     }

@@ -137,7 +137,8 @@ fn prune(schema: &Value, value: &mut Value, path: &str, root: bool, unknown: &mu
                     prune(child_schema, child, &child_path, false, unknown);
                 } else if preserve
                     || additional == Some(&Value::Bool(true))
-                    || ((root || embedded) && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
+                    || ((root || embedded)
+                        && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
                 {
                 } else {
                     removed.push(key.clone());
@@ -403,7 +404,13 @@ fn check_number(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Caus
     }
 }
 
-fn check_array(schema: &Value, items: &[Value], value: &Value, path: &str, causes: &mut Vec<Cause>) {
+fn check_array(
+    schema: &Value,
+    items: &[Value],
+    value: &Value,
+    path: &str,
+    causes: &mut Vec<Cause>,
+) {
     let count = items.len() as u64;
     if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
         && count < min
@@ -411,9 +418,7 @@ fn check_array(schema: &Value, items: &[Value], value: &Value, path: &str, cause
         causes.push(Cause::new(
             "FieldValueInvalid",
             path,
-            format!(
-                "Invalid value: {count}: {path} in body should have at least {min} items"
-            ),
+            format!("Invalid value: {count}: {path} in body should have at least {min} items"),
         ));
     }
     if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
@@ -518,7 +523,12 @@ fn check_junctors(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Ca
         check(branch, value, path, &mut found);
         found.is_empty()
     };
-    for branch in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for branch in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         check(branch, value, path, causes);
     }
     if let Some(branches) = schema.get("anyOf").and_then(Value::as_array)
@@ -527,7 +537,10 @@ fn check_junctors(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Ca
         causes.push(Cause::new(
             "FieldValueInvalid",
             path,
-            format!("Invalid value: {}: {field} in body must validate at least one schema (anyOf)", shown(value)),
+            format!(
+                "Invalid value: {}: {field} in body must validate at least one schema (anyOf)",
+                shown(value)
+            ),
         ));
     }
     if let Some(branches) = schema.get("oneOf").and_then(Value::as_array)
@@ -536,7 +549,10 @@ fn check_junctors(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Ca
         causes.push(Cause::new(
             "FieldValueInvalid",
             path,
-            format!("Invalid value: {}: {field} in body must validate one and only one schema (oneOf)", shown(value)),
+            format!(
+                "Invalid value: {}: {field} in body must validate one and only one schema (oneOf)",
+                shown(value)
+            ),
         ));
     }
     if let Some(branch) = schema.get("not")
@@ -545,7 +561,10 @@ fn check_junctors(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Ca
         causes.push(Cause::new(
             "FieldValueInvalid",
             path,
-            format!("Invalid value: {}: {field} in body must not validate the schema (not)", shown(value)),
+            format!(
+                "Invalid value: {}: {field} in body must not validate the schema (not)",
+                shown(value)
+            ),
         ));
     }
 }
@@ -580,8 +599,9 @@ fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return Some(obj);
     }
-    path.split('.')
-        .try_fold(obj, |v, segment| v.get(segment.split('[').next().unwrap_or(segment)))
+    path.split('.').try_fold(obj, |v, segment| {
+        v.get(segment.split('[').next().unwrap_or(segment))
+    })
 }
 
 /// The CEL rules' failures as causes.
@@ -593,7 +613,9 @@ fn cel_causes(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
     for error in errors {
         match error.kind {
-            ErrorKind::ValidationFailure | ErrorKind::InvalidResult | ErrorKind::EvaluationError => {
+            ErrorKind::ValidationFailure
+            | ErrorKind::InvalidResult
+            | ErrorKind::EvaluationError => {
                 let shown_value = value_at(obj, &error.field_path).map_or_else(
                     || "\"object\"".to_owned(),
                     |v| format!("\"{}\"", type_name(v)),
@@ -717,14 +739,35 @@ mod tests {
             None,
         );
         let expected = [
-            ("spec.at", "Invalid value: \"yesterday\": spec.at in body must be of type date-time: \"yesterday\""),
-            ("spec.cpu", "Invalid value: \"boolean\": spec.cpu in body must be of type integer or string: \"boolean\""),
-            ("spec.env.a", "Invalid value: \"integer\": spec.env.a in body must be of type string: \"integer\""),
-            ("spec.image", "Invalid value: \"\": spec.image in body should be at least 1 chars long"),
+            (
+                "spec.at",
+                "Invalid value: \"yesterday\": spec.at in body must be of type date-time: \"yesterday\"",
+            ),
+            (
+                "spec.cpu",
+                "Invalid value: \"boolean\": spec.cpu in body must be of type integer or string: \"boolean\"",
+            ),
+            (
+                "spec.env.a",
+                "Invalid value: \"integer\": spec.env.a in body must be of type string: \"integer\"",
+            ),
+            (
+                "spec.image",
+                "Invalid value: \"\": spec.image in body should be at least 1 chars long",
+            ),
             ("spec.items[1]", "Duplicate value: {\"name\":\"a\"}"),
-            ("spec.path", "Invalid value: \"x\": spec.path in body should match '^/'"),
-            ("spec.port", "Invalid value: 70000: spec.port in body should be less than or equal to 65535"),
-            ("spec.privacy", "Unsupported value: \"Secret\": supported values: \"Public\", \"Private\""),
+            (
+                "spec.path",
+                "Invalid value: \"x\": spec.path in body should match '^/'",
+            ),
+            (
+                "spec.port",
+                "Invalid value: 70000: spec.port in body should be less than or equal to 65535",
+            ),
+            (
+                "spec.privacy",
+                "Unsupported value: \"Secret\": supported values: \"Public\", \"Private\"",
+            ),
         ];
         let mut found = found;
         found.sort();
@@ -742,7 +785,10 @@ mod tests {
     #[test]
     fn cel_rules_run_after_the_schema_and_see_the_old_object() {
         assert_eq!(
-            causes(json!({"spec": {"image": "i", "minScale": 3, "maxScale": 1}}), None),
+            causes(
+                json!({"spec": {"image": "i", "minScale": 3, "maxScale": 1}}),
+                None
+            ),
             [(
                 "spec".to_owned(),
                 "Invalid value: \"object\": minScale must not exceed maxScale".to_owned()

@@ -17,10 +17,10 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::Shared;
 use super::error::ApiError;
 use super::object::meta_str;
-use super::table::TableOptions;
 use super::ops::Target;
 use super::selector::Selectors;
 use super::store::{EventType, HistoryEvent};
+use super::table::TableOptions;
 
 /// Events read from the history per lock acquisition.
 const BATCH: usize = 256;

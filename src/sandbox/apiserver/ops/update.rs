@@ -8,7 +8,9 @@ use super::super::error::ApiError;
 use super::super::object::{
     copy_meta, finalizers, is_deleting, meta_str, normalize, now_rfc3339, set_meta, spec_view,
 };
-use super::super::patch::{JsonPatchError, PatchFormat, apply_json_patch, apply_merge_patch};
+use super::super::patch::{
+    JsonPatchError, PatchFormat, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch,
+};
 use super::super::store::State;
 use super::create::create_object;
 use super::{
@@ -59,7 +61,12 @@ pub fn patch(
                     "a merge patch must be a JSON object".to_owned(),
                 ));
             }
-            let candidate = apply_merge_patch(&target.present(&old), &patch);
+            let current = target.present(&old);
+            let candidate = if req.format == PatchFormat::Strategic {
+                apply_strategic_merge_patch(&current, &patch)
+            } else {
+                apply_merge_patch(&current, &patch)
+            };
             commit_update(state, target, &old, candidate, sub, Via::Update, dry_run)
         }
         PatchFormat::Apply => server_side_apply(state, target, name, sub, req, existing, dry_run),

@@ -322,7 +322,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let started = Instant::now();
     let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
     let mut first_reconcile = None;
-    let poll_interval = Duration::from_millis((total as u64 / 50).clamp(20, 500));
+    let poll_interval = Duration::from_millis((total as u64 / 10).clamp(20, 1000));
     let converge = loop {
         if first_reconcile.is_none() && reconciled_any(&apiserver.server) {
             first_reconcile = Some(started.elapsed());

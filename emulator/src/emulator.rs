@@ -72,6 +72,8 @@ impl Emulator {
             faults,
             container_quota,
         } = config;
+        let mut store = Store::new(seed);
+        store.set_min_delay(transition_delay.min(delete_delay));
         let inner = Inner {
             settings: Settings {
                 transition_delay,
@@ -81,7 +83,7 @@ impl Emulator {
                 failing_image_substrings,
                 container_quota,
             },
-            store: Mutex::new(Store::new(seed)),
+            store: Mutex::new(store),
             faults: Mutex::new(FaultEngine::new(seed, faults)),
             counts: Mutex::new(Counts::default()),
             hasher: SecretHasher::new(),

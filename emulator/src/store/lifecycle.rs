@@ -90,6 +90,11 @@ impl Lifecycle {
         self.updated_at = now.wall;
     }
 
+    /// When the pending transition is due, if there is one.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.pending.as_ref().map(|pending| pending.due)
+    }
+
     /// Applies the pending transition if it is due and transitions are not frozen.
     /// Returns true when the resource is gone.
     pub(crate) fn settle(&mut self, now: Instant, frozen: bool) -> bool {

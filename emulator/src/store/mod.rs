@@ -25,6 +25,18 @@ pub(crate) struct Store {
     pub triggers: BTreeMap<String, TriggerRecord>,
     next_seq: u64,
     rng: fastrand::Rng,
+    sweep: SweepClock,
+}
+
+/// When `settle` must look at every resource again. Every transition is scheduled under the
+/// store's lock with one of the configured delays, so a transition scheduled after the last
+/// sweep is due no earlier than `last + min_delay`: until then, and until the earliest due
+/// time seen by that sweep, nothing can be due and the O(N) sweep is skipped.
+#[derive(Debug, Default)]
+struct SweepClock {
+    last: Option<Instant>,
+    earliest_due: Option<Instant>,
+    min_delay: Duration,
 }
 
 impl Store {
@@ -37,12 +49,46 @@ impl Store {
             triggers: BTreeMap::new(),
             next_seq: 0,
             rng: fastrand::Rng::with_seed(seed),
+            sweep: SweepClock::default(),
         }
     }
 
+    /// The shortest delay any transition is scheduled with (lets `settle` skip sweeps).
+    pub(crate) fn set_min_delay(&mut self, delay: Duration) {
+        self.sweep.min_delay = delay;
+    }
+
     /// Applies every due transition (unless `frozen`) and drops resources that are gone,
-    /// together with any child whose parent is gone.
+    /// together with any child whose parent is gone. Skips the sweep when nothing can be due.
     pub(crate) fn settle(&mut self, now: Instant, frozen: bool) {
+        if frozen {
+            return;
+        }
+        if let Some(last) = self.sweep.last {
+            let horizon = last + self.sweep.min_delay;
+            let next = self
+                .sweep
+                .earliest_due
+                .map_or(horizon, |due| due.min(horizon));
+            if now < next {
+                return;
+            }
+        }
+        self.sweep_all(now);
+        self.sweep.last = Some(now);
+        self.sweep.earliest_due = self
+            .namespaces
+            .values()
+            .map(|r| r.life().due())
+            .chain(self.containers.values().map(|r| r.life().due()))
+            .chain(self.domains.values().map(|r| r.life().due()))
+            .chain(self.triggers.values().map(|r| r.life().due()))
+            .flatten()
+            .min();
+    }
+
+    fn sweep_all(&mut self, now: Instant) {
+        let frozen = false;
         self.namespaces
             .retain(|_, ns| !ns.life_mut().settle(now, frozen));
         let namespaces = &self.namespaces;

@@ -1,5 +1,5 @@
 //! The admin HTTP server: `/metrics` (Prometheus), `/healthz` (the process is alive),
-//! `/readyz` (the controllers are running, and this replica leads when leader election is on).
+//! `/readyz` (started and able to work: the leader, or a standby ready to take over).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,10 +40,7 @@ async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
     if state.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: waiting for leadership or controller start",
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: starting")
     }
 }
 

@@ -165,6 +165,28 @@ pub async fn hold(api: &Api<Lease>, settings: &LeaseSettings) {
     }
 }
 
+/// Gives the lease up (on shutdown), so that a standby takes over at once instead of
+/// waiting for it to expire. Does nothing when another replica holds it.
+pub async fn release(api: &Api<Lease>, settings: &LeaseSettings) {
+    let Ok(Some(mut lease)) = api.get_opt(&settings.name).await else {
+        return;
+    };
+    let Some(spec) = lease.spec.as_mut() else {
+        return;
+    };
+    if spec.holder_identity.as_deref() != Some(settings.holder.as_str()) {
+        return;
+    }
+    spec.holder_identity = None;
+    match api
+        .replace(&settings.name, &PostParams::default(), &lease)
+        .await
+    {
+        Ok(_) => tracing::info!(lease = %settings.name, "released the leader lease"),
+        Err(error) => tracing::warn!(%error, "could not release the leader lease; it will expire"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

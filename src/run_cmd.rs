@@ -82,6 +82,10 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         }
     });
 
+    // Ready means able to work: a standby waiting for the Lease is ready too, so rolling
+    // updates and `helm --wait` proceed while only the leader reconciles.
+    ready.store(true, Ordering::SeqCst);
+    let mut lease_to_release = None;
     let lease_lost = if args.leader_elect {
         let settings = LeaseSettings {
             name: args.lease_name,
@@ -97,6 +101,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             () = lease::acquire(&leases, &settings) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
+        lease_to_release = Some((leases.clone(), settings.clone()));
         Some(tokio::spawn(async move {
             lease::hold(&leases, &settings).await
         }))
@@ -104,7 +109,6 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         None
     };
 
-    ready.store(true, Ordering::SeqCst);
     let controllers = controller::run(ctx, scope);
     let outcome = match lease_lost {
         Some(lost) => tokio::select! {
@@ -113,6 +117,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         },
         None => controllers.await.map_err(RunError::from),
     };
+    if let Some((leases, settings)) = lease_to_release {
+        lease::release(&leases, &settings).await;
+    }
     admin.abort();
     outcome
 }

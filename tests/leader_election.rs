@@ -68,4 +68,16 @@ async fn one_leader_at_a_time_and_failover_after_expiry() {
     tokio::time::timeout(Duration::from_secs(5), lease::hold(&leases, &a))
         .await
         .unwrap_or_else(|_| panic!("the old leader kept running"));
+
+    // A leader that shuts down releases the lease: the standby takes it at once.
+    lease::release(&leases, &a).await; // not the holder: no effect
+    assert!(
+        !lease::try_acquire(&leases, &a).await.unwrap_or(true),
+        "a non-holder cannot release"
+    );
+    lease::release(&leases, &b).await;
+    assert!(
+        lease::try_acquire(&leases, &a).await.unwrap_or(false),
+        "a released lease is free at once"
+    );
 }

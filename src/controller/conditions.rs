@@ -5,7 +5,6 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// Condition types this operator sets.
 pub const READY: &str = "Ready";
@@ -154,13 +153,6 @@ pub fn status_patch<S: Serialize>(old: Option<&S>, new: &S) -> serde_json::Value
         }
     }
     serde_json::json!({ "status": new })
-}
-
-/// Round-trips a value through JSON (used to compare statuses field by field).
-pub fn normalized<S: Serialize + DeserializeOwned>(status: &S) -> Option<S> {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
 }
 
 #[cfg(test)]

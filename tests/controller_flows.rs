@@ -660,6 +660,18 @@ async fn steady_state_costs_no_call_per_object() {
         h.condition::<ServerlessContainer>(&format!("c{index}"), "Ready", "True")
             .await;
     }
+    // The Ready gauge reads the controller's own store, which may trail the API by an event.
+    let ready_gauge =
+        "scaleway_serverless_operator_objects{kind=\"ServerlessContainer\",ready=\"True\"} 5";
+    h.until("the Ready gauge to count 5 containers", || async {
+        let metrics = h.ctx.metrics.encode();
+        if metrics.contains(ready_gauge) {
+            Ok(())
+        } else {
+            Err(metrics)
+        }
+    })
+    .await;
     let metrics = h.ctx.metrics.encode();
     for expected in [
         "scaleway_serverless_operator_reconciles_total{kind=\"ServerlessContainer\",result=\"success\"}",

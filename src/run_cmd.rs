@@ -55,6 +55,8 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let config = OperatorConfig {
         default_region: args.region,
         resync_period: args.resync_period,
+        kind_resync_periods: args.kind_resync_period.into_iter().collect(),
+        default_deletion_policy: args.default_deletion_policy,
         concurrency: args.concurrency.max(1),
         ..OperatorConfig::default()
     };

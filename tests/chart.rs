@@ -58,6 +58,14 @@ const VALUE_SETS: &[(&str, &[&str])] = &[
             "admin.port=9090",
         ],
     ),
+    (
+        "layered-policies",
+        &[
+            "resyncPeriodByKind.ServerlessTrigger=30m",
+            "resyncPeriodByKind.ServerlessContainer=2m",
+            "defaultDeletionPolicy=Orphan",
+        ],
+    ),
 ];
 
 fn root() -> &'static Path {

@@ -603,17 +603,20 @@ async fn a_remote_error_is_reported_with_scalewarys_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_existing_remote_container_is_adopted_not_duplicated() {
+async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
     let h = harness().await;
     h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
     let namespace = h
         .condition::<ServerlessNamespace>("demo", "Ready", "True")
         .await;
     let namespace_id = namespace.status.and_then(|s| s.id).unwrap_or_default();
-    // As if the operator crashed after the create and before writing status.id.
-    let existing = h
-        .scaleway
-        .region("fr-par")
+    let region = h.scaleway.region("fr-par");
+    let filter = ContainerFilter {
+        namespace_id: Some(namespace_id.clone()),
+        ..Default::default()
+    };
+    // Someone else's container with the name we want.
+    let existing = region
         .create_container(&CreateContainerRequest {
             namespace_id: namespace_id.clone(),
             name: "adopted".into(),
@@ -622,22 +625,56 @@ async fn an_existing_remote_container_is_adopted_not_duplicated() {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let creates = h.calls(POST_CONTAINERS);
     h.apply::<ServerlessContainer>(&container_yaml("adopted", ""))
         .await;
-    let adopted = h
-        .condition::<ServerlessContainer>("adopted", "Ready", "True")
+    let refused = h
+        .condition::<ServerlessContainer>("adopted", "Stalled", "True")
         .await;
+    let ready = status_of(&refused)
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap_or_else(|| panic!("no Ready condition"));
+    assert_eq!(ready.reason, "AdoptionRequired", "{ready:?}");
+    assert!(ready.message.contains("adoptionPolicy: Adopt"), "{ready:?}");
+    assert_eq!(status_of(&refused).id, None);
+    assert_eq!(h.calls(POST_CONTAINERS), creates, "no duplicate created");
     assert_eq!(
-        status_of(&adopted).id.as_deref(),
-        Some(existing.id.as_str())
+        h.calls(PATCH_CONTAINER),
+        0,
+        "someone else's container untouched"
     );
-    let all = h
-        .scaleway
-        .region("fr-par")
-        .list_all_containers(&ContainerFilter {
-            namespace_id: Some(namespace_id),
-            ..Default::default()
+
+    h.api::<ServerlessContainer>()
+        .patch(
+            "adopted",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"adoptionPolicy": "Adopt"}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let adopted = h
+        .until("the container adopted and Ready", || async {
+            let object = h
+                .api::<ServerlessContainer>()
+                .get("adopted")
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = status_of(&object);
+            let ready = status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            match (ready, status.id.as_deref()) {
+                (true, Some(id)) if id == existing.id => Ok(object),
+                _ => Err(format!("{status:?}")),
+            }
         })
+        .await;
+    let uid = adopted.metadata.uid.clone().unwrap_or_default();
+    let all = region
+        .list_all_containers(&filter)
         .await
         .unwrap_or_default();
     assert_eq!(all.len(), 1, "no duplicate");
@@ -645,7 +682,300 @@ async fn an_existing_remote_container_is_adopted_not_duplicated() {
         all[0].image, "rg.fr-par.scw.cloud/demo/adopted:1",
         "adopted and brought to spec"
     );
+    assert!(
+        all[0]
+            .tags
+            .contains(&format!("serverless.scaleway.com/owner-uid={uid}")),
+        "marked as ours: {:?}",
+        all[0].tags
+    );
     assert!(h.events().await.join("\n").contains("Adopted"));
+
+    // A create whose status write was lost: the remote container carries our mark, so it
+    // is taken back without any adoption policy. (Paused first, to know the UID.)
+    let lost = h
+        .apply::<ServerlessContainer>(&container_yaml("lost", "  managementPolicy: Paused\n"))
+        .await;
+    h.condition::<ServerlessContainer>("lost", "Paused", "True")
+        .await;
+    let lost_uid = lost.metadata.uid.clone().unwrap_or_default();
+    let orphan = region
+        .create_container(&CreateContainerRequest {
+            namespace_id: namespace_id.clone(),
+            name: "lost".into(),
+            image: "rg.fr-par.scw.cloud/demo/lost:1".into(),
+            settings: ContainerSettings {
+                tags: Some(vec![format!(
+                    "serverless.scaleway.com/owner-uid={lost_uid}"
+                )]),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.api::<ServerlessContainer>()
+        .patch(
+            "lost",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"managementPolicy": "Manage"}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let recovered = h
+        .condition::<ServerlessContainer>("lost", "Ready", "True")
+        .await;
+    assert_eq!(
+        status_of(&recovered).id.as_deref(),
+        Some(orphan.id.as_str())
+    );
+    // (A create from a snapshot that did not know the container yet is refused by Scaleway
+    // as a duplicate name; the operator then lists again and finds it.)
+    let all = region
+        .list_all_containers(&filter)
+        .await
+        .unwrap_or_default();
+    assert_eq!(all.len(), 2, "no duplicate: {all:?}");
+    let events = h.events().await.join("\n");
+    assert!(
+        !events.contains("adopted existing Scaleway container lost"),
+        "{events}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_only_reports_and_never_writes() {
+    let h = harness().await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    let namespace = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    let namespace_id = namespace.status.and_then(|s| s.id).unwrap_or_default();
+    let region = h.scaleway.region("fr-par");
+    let existing = region
+        .create_container(&CreateContainerRequest {
+            namespace_id: namespace_id.clone(),
+            name: "watched".into(),
+            image: "console:7".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let creates = h.calls(POST_CONTAINERS);
+    h.apply::<ServerlessContainer>(&container_yaml("watched", "  managementPolicy: Observe\n"))
+        .await;
+    let watched = h
+        .condition::<ServerlessContainer>("watched", "Ready", "True")
+        .await;
+    let status = status_of(&watched);
+    assert_eq!(status.id.as_deref(), Some(existing.id.as_str()));
+    let synced = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Synced")
+        .cloned()
+        .unwrap_or_else(|| panic!("no Synced condition"));
+    assert_eq!(
+        (synced.status.as_str(), synced.reason.as_str()),
+        ("True", "ObserveOnly")
+    );
+    assert!(
+        synced.message.contains("image") && synced.message.contains("max_scale"),
+        "the drift is reported: {synced:?}"
+    );
+    assert!(status.public_endpoint.is_some(), "{status:?}");
+
+    // Observing something that does not exist creates nothing.
+    h.apply::<ServerlessContainer>(&container_yaml("ghost", "  managementPolicy: Observe\n"))
+        .await;
+    let ghost = h
+        .condition::<ServerlessContainer>("ghost", "Ready", "False")
+        .await;
+    let reason = status_of(&ghost)
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.reason);
+    assert_eq!(reason.as_deref(), Some("RemoteNotFound"));
+
+    // Deleting an observed object leaves the remote one alone.
+    h.api::<ServerlessContainer>()
+        .delete("watched", &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.gone::<ServerlessContainer>("watched").await;
+    let remote = region
+        .get_container(&existing.id)
+        .await
+        .unwrap_or_else(|e| panic!("the observed container must survive: {e}"));
+    assert_eq!(remote.image, "console:7", "never written");
+    assert_eq!(h.calls(POST_CONTAINERS), creates, "nothing created");
+    assert_eq!(h.calls(PATCH_CONTAINER), 0, "nothing updated");
+    assert_eq!(
+        h.calls("DELETE /containers/v1/regions/{region}/containers/{container_id}"),
+        0,
+        "nothing deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_policy_and_credentials_come_from_the_namespace_annotations() {
+    let h = harness().await;
+    // Before any reconcile: the operator reads Namespace annotations at most every 30 s.
+    h.secret("team-credentials", "SCW_SECRET_KEY", TOKEN).await;
+    h.secret("team-credentials", "SCW_DEFAULT_PROJECT_ID", PROJECT)
+        .await;
+    let namespaces: Api<KubeNamespace> = Api::all(h.kube.clone());
+    namespaces
+        .patch(
+            NS,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"annotations": {
+                "serverless.scaleway.com/deletion-policy": "Orphan",
+                "serverless.scaleway.com/credentials-secret": "team-credentials",
+            }}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    let namespace = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    let effective = namespace
+        .status
+        .and_then(|s| s.effective)
+        .unwrap_or_else(|| panic!("status.effective"));
+    assert_eq!(effective.credentials_secret, "team-credentials");
+    assert_eq!(effective.credentials_from, crd::PolicySource::Namespace);
+    assert_eq!(effective.deletion_policy, crd::DeletionPolicy::Orphan);
+    assert_eq!(effective.deletion_policy_from, crd::PolicySource::Namespace);
+    assert_eq!(effective.resync_period, "1m0s");
+
+    h.apply::<ServerlessContainer>(&container_yaml("inherits", ""))
+        .await;
+    h.apply::<ServerlessContainer>(&container_yaml("explicit", "  deletionPolicy: Delete\n"))
+        .await;
+    let mut ids = Vec::new();
+    for (name, policy, from) in [
+        (
+            "inherits",
+            crd::DeletionPolicy::Orphan,
+            crd::PolicySource::Namespace,
+        ),
+        (
+            "explicit",
+            crd::DeletionPolicy::Delete,
+            crd::PolicySource::Object,
+        ),
+    ] {
+        let container = h
+            .condition::<ServerlessContainer>(name, "Ready", "True")
+            .await;
+        let status = status_of(&container);
+        let effective = status
+            .effective
+            .unwrap_or_else(|| panic!("{name}: effective"));
+        assert_eq!(
+            (effective.deletion_policy, effective.deletion_policy_from),
+            (policy, from)
+        );
+        assert_eq!(effective.credentials_secret, "team-credentials", "{name}");
+        ids.push(status.id.unwrap_or_default());
+    }
+    for name in ["inherits", "explicit"] {
+        h.api::<ServerlessContainer>()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        h.gone::<ServerlessContainer>(name).await;
+    }
+    let region = h.scaleway.region("fr-par");
+    assert!(
+        region.get_container(&ids[0]).await.is_ok(),
+        "the Namespace's Orphan policy left the container in place"
+    );
+    h.until("the explicitly deleted container to be gone", || async {
+        match region.get_container(&ids[1]).await {
+            Err(error) if error.is_not_found() => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(
+        h.events()
+            .await
+            .join("\n")
+            .contains("deletionPolicy: Orphan, from Namespace"),
+        "the orphaning says where the policy came from"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_remote_object_is_waited_for_then_changed() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("busy", ""))
+        .await;
+    let container = h
+        .condition::<ServerlessContainer>("busy", "Ready", "True")
+        .await;
+    let id = status_of(&container).id.unwrap_or_default();
+    // Someone else's rollout is under way (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "updating", None)
+    );
+    h.api::<ServerlessContainer>()
+        .patch(
+            "busy",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"maxScale": 7}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let waiting = h
+        .until("the 409 reported as waiting", || async {
+            let object = h
+                .api::<ServerlessContainer>()
+                .get("busy")
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = status_of(&object);
+            let synced = status.conditions.iter().find(|c| c.type_ == "Synced");
+            match synced {
+                Some(c) if c.reason == "WaitingForRemote" || c.reason == "Updating" => Ok(status),
+                _ => Err(format!("{status:?}")),
+            }
+        })
+        .await;
+    assert!(
+        !waiting
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.status == "True"),
+        "a busy object is not a failure: {waiting:?}"
+    );
+    let patches_while_busy = h.calls(PATCH_CONTAINER);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        h.calls(PATCH_CONTAINER) <= patches_while_busy + 1,
+        "no PATCH loop against a busy object"
+    );
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    let region = h.scaleway.region("fr-par");
+    h.until("the change applied once the container settled", || async {
+        let remote = region.get_container(&id).await.map_err(|e| e.to_string())?;
+        if remote.max_scale == 7 {
+            Ok(())
+        } else {
+            Err(format!("{} {}", remote.status, remote.max_scale))
+        }
+    })
+    .await;
+    h.condition::<ServerlessContainer>("busy", "Ready", "True")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

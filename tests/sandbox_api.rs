@@ -1257,7 +1257,12 @@ async fn custom_resources_are_validated_defaulted_and_pruned() {
         )
         .await
         .expect("valid container is created");
-    assert_eq!(created.data["spec"]["deletionPolicy"], "Delete");
+    assert_eq!(created.data["spec"]["managementPolicy"], "Manage");
+    assert_eq!(created.data["spec"]["adoptionPolicy"], "Never");
+    assert!(
+        created.data["spec"].get("deletionPolicy").is_none(),
+        "left unset, so the Namespace annotation and the operator's default can apply"
+    );
     assert!(created.data["spec"].get("colour").is_none());
 
     // Strict rejects unknown fields with 400, as kubectl's default does.

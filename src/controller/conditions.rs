@@ -14,18 +14,29 @@ pub const SYNCED: &str = "Synced";
 pub const RECONCILING: &str = "Reconciling";
 /// kstatus: stuck until the user acts.
 pub const STALLED: &str = "Stalled";
+/// `managementPolicy: Paused`: the operator does not reconcile the object.
+pub const PAUSED: &str = "Paused";
+
+/// Message of `Synced=True` after a reconcile that applied the spec.
+const APPLIED: &str = "the last reconcile applied the spec";
 
 /// How an object stands after a reconcile, before it is turned into conditions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assessment {
     /// Ready: `Ok(message)` or `Err((reason, message))`.
     pub ready: Result<String, (String, String)>,
-    /// Synced: `Ok(())` or `Err((reason, message))`.
-    pub synced: Result<(), (String, String)>,
+    /// Synced: `Ok((reason, message))` or `Err((reason, message))`.
+    pub synced: Result<(String, String), (String, String)>,
     /// Work is in progress (remote transient status, waiting on a dependency, retrying).
     pub reconciling: Option<(String, String)>,
     /// Stuck until the user acts.
     pub stalled: Option<(String, String)>,
+    /// Not reconciled on purpose (`managementPolicy: Paused`): the message.
+    pub paused: Option<String>,
+}
+
+fn synced_ok() -> Result<(String, String), (String, String)> {
+    Ok(("Synced".to_owned(), APPLIED.to_owned()))
 }
 
 impl Assessment {
@@ -33,9 +44,10 @@ impl Assessment {
     pub fn ready(message: impl Into<String>) -> Self {
         Self {
             ready: Ok(message.into()),
-            synced: Ok(()),
+            synced: synced_ok(),
             reconciling: None,
             stalled: None,
+            paused: None,
         }
     }
 
@@ -44,9 +56,10 @@ impl Assessment {
         let message = message.into();
         Self {
             ready: Err((reason.to_owned(), message.clone())),
-            synced: Ok(()),
+            synced: synced_ok(),
             reconciling: Some((reason.to_owned(), message)),
             stalled: None,
+            paused: None,
         }
     }
 
@@ -60,6 +73,55 @@ impl Assessment {
             synced: Err(pair.clone()),
             reconciling: (!stalled).then(|| pair.clone()),
             stalled: stalled.then_some(pair),
+            paused: None,
+        }
+    }
+
+    /// The spec could not be applied yet because Scaleway is busy with the object (a 409
+    /// "transient state"): not an error, the change follows when the object settles.
+    pub fn waiting_for_remote(message: impl Into<String>) -> Self {
+        let pair = ("WaitingForRemote".to_owned(), message.into());
+        Self {
+            ready: Err(pair.clone()),
+            synced: Err(pair.clone()),
+            reconciling: Some(pair),
+            stalled: None,
+            paused: None,
+        }
+    }
+
+    /// Observe-only: `self` (how the remote object stands) with `Synced` saying that nothing
+    /// is written, and where the remote object differs from the spec.
+    pub fn observed(mut self, drift: &[String]) -> Self {
+        let message = if drift.is_empty() {
+            "observe-only: the remote object matches the spec".to_owned()
+        } else {
+            format!(
+                "observe-only: the remote object differs from the spec in {} (not changed)",
+                drift.join(", ")
+            )
+        };
+        if self.synced.is_ok() {
+            self.synced = Ok(("ObserveOnly".to_owned(), message));
+        }
+        self
+    }
+
+    /// `managementPolicy: Paused`: `Ready` keeps what it last said, `Synced=False`, and
+    /// `Paused=True`.
+    pub fn paused(previous: &[Condition], message: impl Into<String>) -> Self {
+        let message = message.into();
+        let ready = match previous.iter().find(|c| c.type_ == READY) {
+            Some(c) if c.status == "True" => Ok(c.message.clone()),
+            Some(c) => Err((c.reason.clone(), c.message.clone())),
+            None => Err(("Paused".to_owned(), message.clone())),
+        };
+        Self {
+            ready,
+            synced: Err(("Paused".to_owned(), message.clone())),
+            reconciling: None,
+            stalled: None,
+            paused: Some(message),
         }
     }
 }
@@ -94,13 +156,7 @@ pub fn compute(
         Err((reason, message)) => next.push(condition(READY, false, reason, message, generation)),
     }
     match &assessment.synced {
-        Ok(()) => next.push(condition(
-            SYNCED,
-            true,
-            "Synced",
-            "the last reconcile applied the spec",
-            generation,
-        )),
+        Ok((reason, message)) => next.push(condition(SYNCED, true, reason, message, generation)),
         Err((reason, message)) => next.push(condition(SYNCED, false, reason, message, generation)),
     }
     if let Some((reason, message)) = &assessment.reconciling {
@@ -108,6 +164,9 @@ pub fn compute(
     }
     if let Some((reason, message)) = &assessment.stalled {
         next.push(condition(STALLED, true, reason, message, generation));
+    }
+    if let Some(message) = &assessment.paused {
+        next.push(condition(PAUSED, true, "Paused", message, generation));
     }
     for condition in &mut next {
         if let Some(old) = previous.iter().find(|c| c.type_ == condition.type_)

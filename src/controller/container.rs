@@ -6,18 +6,18 @@ use std::sync::Arc;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
-use super::clients::Scoped;
 use super::conditions::{self, Assessment};
-use super::container_plan::{Desired, Plan, plan};
+use super::container_plan::{Desired, Plan, plan, update_for};
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
-use super::reconciler::{self, Report, object_key};
+use super::policy::{self, Claim, Credentials};
+use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    DeletionPolicy, ServerlessContainer, ServerlessContainerStatus, ServerlessNamespace,
-    ServerlessTrigger,
+    ManagementPolicy, PolicySource, ServerlessContainer, ServerlessContainerStatus,
+    ServerlessNamespace, ServerlessTrigger,
 };
 use crate::scaleway::types::{Container, ContainerFilter};
 
@@ -37,7 +37,7 @@ pub async fn reconcile(
 
 /// Where the container lives: credentials, region, Scaleway namespace.
 struct Parent {
-    scope: Scoped,
+    credentials: Credentials,
     region: String,
     namespace_id: String,
 }
@@ -46,7 +46,7 @@ impl Parent {
     fn cache_scope(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.scope.identity, self.region, self.namespace_id
+            self.credentials.scope.identity, self.region, self.namespace_id
         )
     }
 }
@@ -59,6 +59,7 @@ async fn parent(
     secrets: &mut SecretReader,
 ) -> Result<Parent, Error> {
     let spec = &object.spec;
+    let k8s_namespace = object.namespace().unwrap_or_default();
     let Some(reference) = &spec.namespace_ref else {
         let namespace_id = spec
             .namespace_id
@@ -69,12 +70,11 @@ async fn parent(
             .clone()
             .unwrap_or_else(|| ctx.config.default_region.clone());
         return Ok(Parent {
-            scope: ctx.clients.default_scope()?,
+            credentials: policy::credentials(ctx, secrets, &k8s_namespace, None).await?,
             region,
             namespace_id,
         });
     };
-    let k8s_namespace = object.namespace().unwrap_or_default();
     let api: Api<ServerlessNamespace> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
     let namespace = api
         .get_opt(&reference.name)
@@ -95,12 +95,14 @@ async fn parent(
             reference.name
         )));
     };
-    let scope = match &namespace.spec.credentials_secret_ref {
-        Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
-        None => ctx.clients.default_scope()?,
-    };
+    // The namespace's credentials, layered the same way as for the namespace itself.
+    let explicit = namespace
+        .spec
+        .credentials_secret_ref
+        .as_ref()
+        .map(|secret| (secret.name.as_str(), PolicySource::Parent));
     Ok(Parent {
-        scope,
+        credentials: policy::credentials(ctx, secrets, &k8s_namespace, explicit).await?,
         region,
         namespace_id,
     })
@@ -113,16 +115,17 @@ async fn observe(
     parent: &Parent,
     name: &str,
 ) -> Result<Option<Container>, Error> {
-    let api = parent.scope.client.region(&parent.region);
+    let api = parent.credentials.scope.client.region(&parent.region);
     let filter = ContainerFilter {
         namespace_id: Some(parent.namespace_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
+    let max_age = policy::effective_resync(ctx, object);
     find_fresh(
         &ctx.containers,
         &parent.cache_scope(),
-        Lookup { id, name },
+        Lookup { id, name, max_age },
         || api.list_all_containers(&filter),
         |id| {
             let api = api.clone();
@@ -144,10 +147,13 @@ async fn apply_steps(
 ) -> Result<Report<ServerlessContainerStatus>, Error> {
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let parent = parent(object, ctx, &mut secrets).await?;
-    let desired = Desired::from_spec(&object.name_any(), &object.spec)?;
+    let mut desired = Desired::from_spec(&object.name_any(), &object.spec)?;
+    let observing = object.spec.management_policy == ManagementPolicy::Observe;
+    let uid = object.uid().unwrap_or_default();
+    // Observe-only never writes, so it needs no secret values.
     let secret_values = match &object.spec.secret_environment_variables {
-        Some(vars) => Some(secrets.env(vars).await?),
-        None => None,
+        Some(vars) if !observing => Some(secrets.env(vars).await?),
+        _ => None,
     };
     let secrets_digest = secret_values
         .as_ref()
@@ -166,25 +172,46 @@ async fn apply_steps(
     let redeploy_requested = object.spec.redeploy_requested_at.is_some()
         && object.spec.redeploy_requested_at != previous.observed_redeploy_requested_at;
 
-    let api = parent.scope.client.region(&parent.region);
+    let api = parent.credentials.scope.client.region(&parent.region);
     let cache_scope = parent.cache_scope();
     let mut events = Vec::new();
     let mut status = ServerlessContainerStatus {
         region: Some(parent.region.clone()),
         namespace_id: Some(parent.namespace_id.clone()),
+        effective: Some(policy::effective(ctx, object, &parent.credentials).await),
         ..previous.clone()
     };
-    if previous.id.is_none()
-        && let Some(found) = &remote
-    {
-        events.push((
-            "Adopted",
-            format!(
-                "adopted existing Scaleway container {} ({})",
-                found.name, found.id
-            ),
-        ));
+    if let Some(found) = &remote {
+        let what = format!("Scaleway container {} ({})", found.name, found.id);
+        let claim = policy::claim(
+            &what,
+            previous.id.as_deref(),
+            &found.id,
+            &found.tags,
+            &uid,
+            object.spec.management_policy,
+            object.spec.adoption_policy,
+        )?;
+        if claim == Claim::Adopted {
+            events.push(("Adopted", format!("adopted existing {what}")));
+        }
     }
+    if observing {
+        let remote = remote.ok_or_else(|| {
+            Error::RemoteNotFound(format!(
+                "observe-only: no Scaleway container named {} in namespace {}",
+                desired.name, parent.namespace_id
+            ))
+        })?;
+        let drift = changed_fields(&update_for(&desired, &remote, None));
+        let resync = policy::effective_resync(ctx, object);
+        return Ok(report(object, ctx, status, &remote, events, resync).observed(&drift));
+    }
+    desired.settings.tags = Some(policy::owned_tags(
+        object.spec.tags.as_deref(),
+        remote.as_ref().map(|r| r.tags.as_slice()),
+        &uid,
+    ));
     let remote = match plan(
         &desired,
         remote.as_ref(),
@@ -219,11 +246,16 @@ async fn apply_steps(
             created
         }
         Plan::Update(update) => {
-            let fields = changed_fields(&update);
-            let updated = api
-                .update_container(&remote_id(&remote), &update)
-                .await
-                .map_err(Error::scaleway("update container"))?;
+            let fields = changed_fields(&update).join(", ");
+            let updated = match api.update_container(&remote_id(&remote), &update).await {
+                Ok(updated) => updated,
+                Err(error) => {
+                    ctx.containers
+                        .after_failed_write(&cache_scope, &error)
+                        .await;
+                    return Err(Error::scaleway("update container")(error));
+                }
+            };
             ctx.containers.put(&cache_scope, &updated).await;
             events.push((
                 "Updated",
@@ -237,10 +269,15 @@ async fn apply_steps(
             updated
         }
         Plan::Redeploy => {
-            let redeployed = api
-                .redeploy_container(&remote_id(&remote))
-                .await
-                .map_err(Error::scaleway("redeploy container"))?;
+            let redeployed = match api.redeploy_container(&remote_id(&remote)).await {
+                Ok(redeployed) => redeployed,
+                Err(error) => {
+                    ctx.containers
+                        .after_failed_write(&cache_scope, &error)
+                        .await;
+                    return Err(Error::scaleway("redeploy container")(error));
+                }
+            };
             ctx.containers.put(&cache_scope, &redeployed).await;
             events.push((
                 "Redeployed",
@@ -253,33 +290,36 @@ async fn apply_steps(
             remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
         }
     };
+    let resync = policy::effective_resync(ctx, object);
+    Ok(report(object, ctx, status, &remote, events, resync))
+}
+
+/// The report for a remote container as it now stands.
+fn report(
+    object: &ServerlessContainer,
+    ctx: &Context,
+    mut status: ServerlessContainerStatus,
+    remote: &Container,
+    events: Vec<(&'static str, String)>,
+    resync: std::time::Duration,
+) -> Report<ServerlessContainerStatus> {
     status.id = Some(remote.id.clone());
     status.remote_status = Some(remote.status.to_string());
     status.public_endpoint = Some(remote.public_endpoint.clone()).filter(|e| !e.is_empty());
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
     let assessment: Assessment =
         assess("container", &remote.status, status.error_message.as_deref());
-    let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report {
+    let action = requeue_for(&remote.status, &object_key(object), ctx, resync);
+    Report {
         status,
         assessment,
         action,
         events,
-    })
+    }
 }
 
 fn remote_id(remote: &Option<Container>) -> String {
     remote.as_ref().map(|r| r.id.clone()).unwrap_or_default()
-}
-
-/// The field names an update sends, for the event (never the values).
-fn changed_fields<T: serde::Serialize>(update: &T) -> String {
-    match serde_json::to_value(update) {
-        Ok(serde_json::Value::Object(fields)) => {
-            fields.keys().cloned().collect::<Vec<_>>().join(", ")
-        }
-        _ => String::from("settings"),
-    }
 }
 
 /// Deletion: honours the policy, waits for triggers that reference this container, then
@@ -287,8 +327,8 @@ fn changed_fields<T: serde::Serialize>(update: &T) -> String {
 async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     let previous = object.status.clone().unwrap_or_default();
-    if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        return reconciler::orphan(object, &ctx, "container", previous.id).await;
+    if let Some(done) = reconciler::keep_remote(object, &ctx).await {
+        return done;
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let triggers: Api<ServerlessTrigger> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
@@ -312,7 +352,7 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         Ok(parent) => parent,
         Err(_) => match (previous.region.clone(), previous.namespace_id.clone()) {
             (Some(region), Some(namespace_id)) => Parent {
-                scope: ctx.clients.default_scope()?,
+                credentials: policy::credentials(&ctx, &mut secrets, &k8s_namespace, None).await?,
                 region,
                 namespace_id,
             },
@@ -325,7 +365,8 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         .name
         .clone()
         .unwrap_or_else(|| object.name_any());
-    let api = parent.scope.client.region(&parent.region);
+    let api = parent.credentials.scope.client.region(&parent.region);
+    let uid = object.uid().unwrap_or_default();
     let remote = match &previous.id {
         Some(id) => match api.get_container(id).await {
             Ok(remote) => Some(remote),
@@ -342,7 +383,10 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
                 .list_all_containers(&filter)
                 .await
                 .map_err(Error::scaleway("list containers"))?;
-            found.into_iter().find(|c| c.name == name)
+            // Only ours: a same-named container of someone else is never deleted.
+            found
+                .into_iter()
+                .find(|c| c.name == name && policy::may_delete_found(&c.tags, &uid))
         }
     };
     let remote_id = remote.as_ref().map(|r| r.id.as_str());

@@ -1,6 +1,6 @@
 //! What every reconcile shares: clients, caches, configuration, event recorders, backoff.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,6 +8,8 @@ use kube::runtime::events::{Recorder, Reporter};
 
 use super::clients::ClientPool;
 use super::observe::RemoteCache;
+use super::policy::NamespaceDefaults;
+use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
 use crate::scaleway::types::{Container, Namespace, Trigger};
 
@@ -19,6 +21,10 @@ pub struct OperatorConfig {
     /// How often every object is compared with Scaleway again (and remote snapshots are
     /// refreshed).
     pub resync_period: Duration,
+    /// Resync period per kind (`ServerlessContainer` → 2m), overriding `resync_period`.
+    pub kind_resync_periods: BTreeMap<String, Duration>,
+    /// Deletion policy of objects whose spec and Namespace leave it unset.
+    pub default_deletion_policy: DeletionPolicy,
     /// First poll delay while a remote object is in a transient status.
     pub poll_initial: Duration,
     /// Longest poll delay while a remote object is in a transient status.
@@ -32,11 +38,23 @@ pub struct OperatorConfig {
     pub digest_key: Vec<u8>,
 }
 
+impl OperatorConfig {
+    /// The resync period of `kind` (before an object's own annotation).
+    pub fn resync_for(&self, kind: &str) -> Duration {
+        self.kind_resync_periods
+            .get(kind)
+            .copied()
+            .unwrap_or(self.resync_period)
+    }
+}
+
 impl Default for OperatorConfig {
     fn default() -> Self {
         Self {
             default_region: "fr-par".into(),
             resync_period: Duration::from_secs(300),
+            kind_resync_periods: BTreeMap::new(),
+            default_deletion_policy: DeletionPolicy::Delete,
             poll_initial: Duration::from_millis(200),
             poll_max: Duration::from_secs(15),
             retry_max: Duration::from_secs(300),
@@ -127,6 +145,8 @@ pub struct Context {
     pub polls: PollSchedule,
     /// Metrics of reconciles and Scaleway calls.
     pub metrics: Arc<Metrics>,
+    /// Annotations of Kubernetes Namespaces (layered defaults).
+    pub namespace_defaults: NamespaceDefaults,
 }
 
 impl Context {
@@ -140,9 +160,10 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(kube.clone(), reporter),
-            namespaces: RemoteCache::new(config.resync_period),
-            containers: RemoteCache::new(config.resync_period),
-            triggers: RemoteCache::new(config.resync_period),
+            namespace_defaults: NamespaceDefaults::new(kube.clone()),
+            namespaces: RemoteCache::new(),
+            containers: RemoteCache::new(),
+            triggers: RemoteCache::new(),
             kube,
             clients,
             config,
@@ -152,11 +173,9 @@ impl Context {
         }
     }
 
-    /// The steady-state requeue: the resync period with ±10% jitter, so objects spread out.
-    pub fn resync(&self) -> Duration {
-        self.config
-            .resync_period
-            .mul_f64(0.9 + 0.2 * fastrand::f64())
+    /// The steady-state requeue: `period` with ±10% jitter, so objects spread out.
+    pub fn jittered(period: Duration) -> Duration {
+        period.mul_f64(0.9 + 0.2 * fastrand::f64())
     }
 }
 

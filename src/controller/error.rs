@@ -41,6 +41,13 @@ pub enum Error {
     /// A remote object with the wanted name belongs to another Kubernetes object.
     #[error("{0}")]
     NameConflict(String),
+    /// A remote object with the wanted name exists, was not created for this object, and
+    /// the adoption policy does not allow taking it over.
+    #[error("{0}")]
+    AdoptionRequired(String),
+    /// Observe-only: the remote object to report does not exist.
+    #[error("{0}")]
+    RemoteNotFound(String),
     /// Deletion is under way; the finalizer stays until it is done.
     #[error("{0}")]
     Deleting(String),
@@ -57,8 +64,10 @@ pub enum Recovery {
     WaitForDependency,
     /// Nothing will change until the spec, a Secret or the credentials change.
     Stalled,
-    /// Work is under way (a deletion): poll.
+    /// Work is under way (a deletion, a remote object in a transient state): poll.
     Poll,
+    /// Look again at the object's resync period.
+    Resync,
 }
 
 impl Error {
@@ -85,6 +94,8 @@ impl Error {
             Self::SecretNotFound(_) => "SecretNotFound",
             Self::Credentials(_) => "InvalidCredentials",
             Self::NameConflict(_) => "NameConflict",
+            Self::AdoptionRequired(_) => "AdoptionRequired",
+            Self::RemoteNotFound(_) => "RemoteNotFound",
             Self::Deleting(_) => "Deleting",
         }
     }
@@ -92,6 +103,11 @@ impl Error {
     /// What to do about it.
     pub fn recovery(&self) -> Recovery {
         match self {
+            // Busy (409 transient state): poll until it settles, then apply.
+            Self::Scaleway {
+                source: scaleway::Error::TransientState { .. },
+                ..
+            } => Recovery::Poll,
             Self::Scaleway { source, .. } => match source.class() {
                 scaleway::ErrorClass::Transient => Recovery::Retry,
                 scaleway::ErrorClass::Throttled(Some(delay)) => Recovery::RetryAfter(delay),
@@ -104,7 +120,11 @@ impl Error {
                 },
             },
             Self::Kube { .. } => Recovery::Retry,
-            Self::InvalidSpec(_) | Self::NameConflict(_) => Recovery::Stalled,
+            Self::InvalidSpec(_) | Self::NameConflict(_) | Self::AdoptionRequired(_) => {
+                Recovery::Stalled
+            }
+            // Someone may create it; look again at the resync pace, not in a loop.
+            Self::RemoteNotFound(_) => Recovery::Resync,
             Self::DependencyNotReady(_) | Self::SecretNotFound(_) | Self::Credentials(_) => {
                 Recovery::WaitForDependency
             }
@@ -128,7 +148,7 @@ mod tests {
                 current_state: "updating".into(),
             },
         };
-        assert_eq!(busy.recovery(), Recovery::Retry);
+        assert_eq!(busy.recovery(), Recovery::Poll);
         assert_eq!(busy.reason(), "ScalewayTransientState");
         let limited = Error::Scaleway {
             action: "list containers",

@@ -8,6 +8,7 @@ pub mod context;
 pub mod error;
 mod namespace;
 pub mod observe;
+pub mod policy;
 pub mod rbac;
 pub mod reconciler;
 mod remote_status;

@@ -5,16 +5,16 @@ use std::sync::Arc;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
-use super::clients::Scoped;
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
-use super::reconciler::{self, Report, object_key};
+use super::policy::{self, Claim, Credentials};
+use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessNamespaceSpec,
-    ServerlessNamespaceStatus,
+    ManagementPolicy, PolicySource, ServerlessContainer, ServerlessNamespace,
+    ServerlessNamespaceSpec, ServerlessNamespaceStatus,
 };
 use crate::scaleway::types::{
     CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest,
@@ -37,7 +37,7 @@ pub async fn reconcile(
 
 /// Credentials, region and project of a namespace.
 struct Placement {
-    scope: Scoped,
+    credentials: Credentials,
     region: String,
     project_id: String,
 }
@@ -46,7 +46,7 @@ impl Placement {
     fn cache_scope(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.scope.identity, self.region, self.project_id
+            self.credentials.scope.identity, self.region, self.project_id
         )
     }
 }
@@ -56,10 +56,13 @@ async fn placement(
     ctx: &Context,
     secrets: &mut SecretReader,
 ) -> Result<Placement, Error> {
-    let scope = match &object.spec.credentials_secret_ref {
-        Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
-        None => ctx.clients.default_scope()?,
-    };
+    let explicit = object
+        .spec
+        .credentials_secret_ref
+        .as_ref()
+        .map(|secret| (secret.name.as_str(), PolicySource::Object));
+    let k8s_namespace = object.namespace().unwrap_or_default();
+    let credentials = policy::credentials(ctx, secrets, &k8s_namespace, explicit).await?;
     let region = object
         .spec
         .region
@@ -72,20 +75,22 @@ async fn placement(
         .project_id
         .clone()
         .or_else(|| object.status.as_ref().and_then(|s| s.project_id.clone()))
-        .or_else(|| scope.default_project_id.clone())
+        .or_else(|| credentials.scope.default_project_id.clone())
         .ok_or_else(|| Error::InvalidSpec("no Scaleway project: set spec.projectId, SCW_DEFAULT_PROJECT_ID in the credentials Secret, or the operator's --default-project-id".into()))?;
     Ok(Placement {
-        scope,
+        credentials,
         region,
         project_id,
     })
 }
 
-/// The smallest UpdateNamespace that makes `remote` match the spec.
+/// The smallest UpdateNamespace that makes `remote` match the spec (and `tags`, the tags
+/// to keep, when given).
 pub fn update_for(
     spec: &ServerlessNamespaceSpec,
     remote: &Namespace,
     secrets: Option<std::collections::BTreeMap<String, SecretString>>,
+    tags: Option<Vec<String>>,
 ) -> UpdateNamespaceRequest {
     UpdateNamespaceRequest {
         description: spec
@@ -97,7 +102,7 @@ pub fn update_for(
             .clone()
             .filter(|e| e != &remote.environment_variables),
         secret_environment_variables: secrets,
-        tags: spec.tags.clone().filter(|t| t != &remote.tags),
+        tags: tags.filter(|t| t != &remote.tags),
     }
 }
 
@@ -108,16 +113,17 @@ async fn observe(
     placement: &Placement,
     name: &str,
 ) -> Result<Option<Namespace>, Error> {
-    let api = placement.scope.client.region(&placement.region);
+    let api = placement.credentials.scope.client.region(&placement.region);
     let filter = NamespaceFilter {
         project_id: Some(placement.project_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
+    let max_age = policy::effective_resync(ctx, object);
     find_fresh(
         &ctx.namespaces,
         &placement.cache_scope(),
-        Lookup { id, name },
+        Lookup { id, name, max_age },
         || api.list_all_namespaces(&filter),
         |id| {
             let api = api.clone();
@@ -144,9 +150,12 @@ async fn apply_steps(
         .name
         .clone()
         .unwrap_or_else(|| object.name_any());
+    let observing = object.spec.management_policy == ManagementPolicy::Observe;
+    let uid = object.uid().unwrap_or_default();
+    // Observe-only never writes, so it needs no secret values.
     let secret_values = match &object.spec.secret_environment_variables {
-        Some(vars) => Some(secrets.env(vars).await?),
-        None => None,
+        Some(vars) if !observing => Some(secrets.env(vars).await?),
+        _ => None,
     };
     let secrets_digest = secret_values
         .as_ref()
@@ -160,14 +169,47 @@ async fn apply_steps(
         previous.secrets_digest != secrets_digest || keys_differ
     });
 
-    let api = placement.scope.client.region(&placement.region);
+    let api = placement.credentials.scope.client.region(&placement.region);
     let cache_scope = placement.cache_scope();
     let mut events = Vec::new();
     let mut status = ServerlessNamespaceStatus {
         region: Some(placement.region.clone()),
         project_id: Some(placement.project_id.clone()),
+        effective: Some(policy::effective(ctx, object, &placement.credentials).await),
         ..previous.clone()
     };
+    if let Some(found) = &remote {
+        let what = format!("Scaleway namespace {} ({})", found.name, found.id);
+        let claim = policy::claim(
+            &what,
+            previous.id.as_deref(),
+            &found.id,
+            &found.tags,
+            &uid,
+            object.spec.management_policy,
+            object.spec.adoption_policy,
+        )?;
+        if claim == Claim::Adopted {
+            events.push(("Adopted", format!("adopted existing {what}")));
+        }
+    }
+    let resync = policy::effective_resync(ctx, object);
+    if observing {
+        let remote = remote.ok_or_else(|| {
+            Error::RemoteNotFound(format!(
+                "observe-only: no Scaleway namespace named {name} in project {}",
+                placement.project_id
+            ))
+        })?;
+        let update = update_for(&object.spec, &remote, None, object.spec.tags.clone());
+        let drift = changed_fields(&update);
+        return Ok(report(object, ctx, status, &remote, events, resync).observed(&drift));
+    }
+    let tags = policy::owned_tags(
+        object.spec.tags.as_deref(),
+        remote.as_ref().map(|r| r.tags.as_slice()),
+        &uid,
+    );
     let remote = match remote {
         None => {
             let spec = &object.spec;
@@ -177,7 +219,7 @@ async fn apply_steps(
                 description: spec.description.clone(),
                 environment_variables: spec.environment_variables.clone(),
                 secret_environment_variables: secret_values.filter(|m| !m.is_empty()),
-                tags: spec.tags.clone(),
+                tags: Some(tags),
             };
             let created = match api.create_namespace(&request).await {
                 Ok(created) => created,
@@ -203,24 +245,20 @@ async fn apply_steps(
             remote
         }
         Some(remote) => {
-            if previous.id.is_none() {
-                events.push((
-                    "Adopted",
-                    format!(
-                        "adopted existing Scaleway namespace {} ({})",
-                        remote.name, remote.id
-                    ),
-                ));
-            }
-            let update = update_for(&object.spec, &remote, secrets_to_send);
+            let update = update_for(&object.spec, &remote, secrets_to_send, Some(tags));
             if update.is_empty() {
                 remote
             } else {
                 let sent_secrets = update.secret_environment_variables.is_some();
-                let updated = api
-                    .update_namespace(&remote.id, &update)
-                    .await
-                    .map_err(Error::scaleway("update namespace"))?;
+                let updated = match api.update_namespace(&remote.id, &update).await {
+                    Ok(updated) => updated,
+                    Err(error) => {
+                        ctx.namespaces
+                            .after_failed_write(&cache_scope, &error)
+                            .await;
+                        return Err(Error::scaleway("update namespace")(error));
+                    }
+                };
                 ctx.namespaces.put(&cache_scope, &updated).await;
                 events.push((
                     "Updated",
@@ -233,17 +271,29 @@ async fn apply_steps(
             }
         }
     };
+    Ok(report(object, ctx, status, &remote, events, resync))
+}
+
+/// The report for a remote namespace as it now stands.
+fn report(
+    object: &ServerlessNamespace,
+    ctx: &Context,
+    mut status: ServerlessNamespaceStatus,
+    remote: &Namespace,
+    events: Vec<(&'static str, String)>,
+    resync: std::time::Duration,
+) -> Report<ServerlessNamespaceStatus> {
     status.id = Some(remote.id.clone());
     status.remote_status = Some(remote.status.to_string());
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
     let assessment = assess("namespace", &remote.status, status.error_message.as_deref());
-    let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report {
+    let action = requeue_for(&remote.status, &object_key(object), ctx, resync);
+    Report {
         status,
         assessment,
         action,
         events,
-    })
+    }
 }
 
 /// Deletion: waits until no ServerlessContainer references this namespace (so that their
@@ -267,10 +317,10 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         })
         .count();
     reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessContainer").await?;
-    let previous = object.status.clone().unwrap_or_default();
-    if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        return reconciler::orphan(object, &ctx, "namespace", previous.id).await;
+    if let Some(done) = reconciler::keep_remote(object, &ctx).await {
+        return done;
     }
+    let previous = object.status.clone().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     let placement = match placement(object, &ctx, &mut secrets).await {
         Ok(placement) => placement,
@@ -283,7 +333,8 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         .name
         .clone()
         .unwrap_or_else(|| object.name_any());
-    let api = placement.scope.client.region(&placement.region);
+    let api = placement.credentials.scope.client.region(&placement.region);
+    let uid = object.uid().unwrap_or_default();
     let remote = match &previous.id {
         Some(id) => match api.get_namespace(id).await {
             Ok(remote) => Some(remote),
@@ -300,7 +351,10 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
                 .list_all_namespaces(&filter)
                 .await
                 .map_err(Error::scaleway("list namespaces"))?;
-            found.into_iter().find(|n| n.name == name)
+            // Only ours: a same-named namespace of someone else is never deleted.
+            found
+                .into_iter()
+                .find(|n| n.name == name && policy::may_delete_found(&n.tags, &uid))
         }
     };
     let remote_id = remote.as_ref().map(|r| r.id.as_str());

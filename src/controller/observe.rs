@@ -46,9 +46,9 @@ struct Snapshot<T> {
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<Snapshot<T>>>>;
 
-/// Remote objects by scope, refreshed when older than the resync period.
+/// Remote objects by scope, refreshed when older than the resync period of the object
+/// that looks.
 pub struct RemoteCache<T> {
-    ttl: Duration,
     slots: Mutex<HashMap<String, Slot<T>>>,
 }
 
@@ -60,13 +60,20 @@ pub struct Lookup<'a> {
     pub id: Option<&'a str>,
     /// The remote name the spec asks for.
     pub name: &'a str,
+    /// A snapshot older than this (the object's resync period) is listed again.
+    pub max_age: Duration,
+}
+
+impl<T: RemoteObject> Default for RemoteCache<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<T: RemoteObject> RemoteCache<T> {
-    /// A cache whose snapshots live `ttl` (the resync period).
-    pub fn new(ttl: Duration) -> Self {
+    /// An empty cache.
+    pub fn new() -> Self {
         Self {
-            ttl,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -94,7 +101,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         let mut snapshot = slot.lock().await;
         let stale = snapshot
             .as_ref()
-            .is_none_or(|s| s.fetched_at.elapsed() >= self.ttl);
+            .is_none_or(|s| s.fetched_at.elapsed() >= lookup.max_age);
         if stale {
             let items = list().await?;
             *snapshot = Some(Snapshot {
@@ -141,6 +148,14 @@ impl<T: RemoteObject> RemoteCache<T> {
     pub async fn forget(&self, scope: &str, ids: &[Option<&str>]) {
         for id in ids.iter().flatten() {
             self.remove(scope, id).await;
+        }
+    }
+
+    /// After a write that failed: when Scaleway said the object is busy or gone, the snapshot
+    /// was wrong about it, so the next lookup lists the scope again.
+    pub async fn after_failed_write(&self, scope: &str, error: &scaleway::Error) {
+        if matches!(error, scaleway::Error::TransientState { .. }) || error.is_not_found() {
+            self.invalidate(scope).await;
         }
     }
 
@@ -205,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_list_serves_many_lookups_until_the_ttl() {
-        let cache = RemoteCache::new(Duration::from_secs(60));
+        let cache = RemoteCache::new();
         let lists = AtomicUsize::new(0);
         let list = || async {
             lists.fetch_add(1, Ordering::SeqCst);
@@ -217,6 +232,7 @@ mod tests {
                 Lookup {
                     id: Some("1"),
                     name: "a",
+                    max_age: Duration::from_secs(60),
                 },
                 list,
             )
@@ -227,6 +243,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "b",
+                    max_age: Duration::from_secs(60),
                 },
                 list,
             )
@@ -237,6 +254,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "c",
+                    max_age: Duration::from_secs(60),
                 },
                 list,
             )
@@ -252,6 +270,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "a",
+                    max_age: Duration::from_secs(60),
                 },
                 list,
             )
@@ -261,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn puts_and_removes_update_the_snapshot() {
-        let cache = RemoteCache::new(Duration::from_secs(60));
+        let cache = RemoteCache::new();
         let list = || async { Ok::<_, ()>(vec![container("1", "a")]) };
         let _ = cache
             .find(
@@ -269,6 +288,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "a",
+                    max_age: Duration::from_secs(60),
                 },
                 list,
             )
@@ -281,7 +301,8 @@ mod tests {
                     "s",
                     Lookup {
                         id: None,
-                        name: "c"
+                        name: "c",
+                        max_age: Duration::from_secs(60)
                     },
                     list
                 )
@@ -297,7 +318,8 @@ mod tests {
                     "s",
                     Lookup {
                         id: Some("1"),
-                        name: "a"
+                        name: "a",
+                        max_age: Duration::from_secs(60)
                     },
                     list
                 )
@@ -308,7 +330,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_expired_snapshot_is_listed_again() {
-        let cache: RemoteCache<Container> = RemoteCache::new(Duration::ZERO);
+        let cache: RemoteCache<Container> = RemoteCache::new();
         let lists = AtomicUsize::new(0);
         let list = || async {
             lists.fetch_add(1, Ordering::SeqCst);
@@ -320,6 +342,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "a",
+                    max_age: Duration::ZERO,
                 },
                 list,
             )
@@ -330,6 +353,7 @@ mod tests {
                 Lookup {
                     id: None,
                     name: "a",
+                    max_age: Duration::ZERO,
                 },
                 list,
             )

@@ -60,6 +60,12 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "read secret environment variables, trigger keys and credentials; re-sync when they change",
     },
     Permission {
+        api_group: "",
+        resource: "namespaces",
+        verbs: &["get"],
+        why: "read the layered defaults (deletion policy, credentials Secret) from Namespace annotations",
+    },
+    Permission {
         api_group: "events.k8s.io",
         resource: "events",
         verbs: &["create", "patch"],

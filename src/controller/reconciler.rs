@@ -19,6 +19,8 @@ use super::conditions::{self, Assessment};
 use super::context::Context;
 use super::error::{Error, Recovery};
 use super::observe::RemoteObject;
+use super::policy;
+use crate::crd::{AdoptionPolicy, DeletionPolicy, ManagementPolicy};
 use crate::scaleway;
 
 /// The finalizer that ties each object to its Scaleway resource.
@@ -49,6 +51,14 @@ pub trait Managed:
         conditions: Vec<Condition>,
         generation: Option<i64>,
     );
+    /// Manage, Observe or Paused.
+    fn management(&self) -> ManagementPolicy;
+    /// Whether a remote object not created for this one may be taken over.
+    fn adoption(&self) -> AdoptionPolicy;
+    /// The deletion policy the spec sets, if any.
+    fn deletion_policy(&self) -> Option<DeletionPolicy>;
+    /// The remote ID recorded in status.
+    fn remote_id(&self) -> Option<String>;
 }
 
 /// Implements [`Managed`] for a kind whose status has `conditions` and `observed_generation`.
@@ -73,6 +83,18 @@ macro_rules! managed {
                 status.conditions = conditions;
                 status.observed_generation = generation;
             }
+            fn management(&self) -> $crate::crd::ManagementPolicy {
+                self.spec.management_policy
+            }
+            fn adoption(&self) -> $crate::crd::AdoptionPolicy {
+                self.spec.adoption_policy
+            }
+            fn deletion_policy(&self) -> Option<$crate::crd::DeletionPolicy> {
+                self.spec.deletion_policy
+            }
+            fn remote_id(&self) -> Option<String> {
+                self.status.as_ref().and_then(|s| s.id.clone())
+            }
         }
     };
 }
@@ -89,6 +111,23 @@ pub struct Report<S> {
     pub action: Action,
     /// Normal events: (reason, note).
     pub events: Vec<(&'static str, String)>,
+}
+
+impl<S> Report<S> {
+    /// Observe-only: the same report, with `Synced` saying nothing was written and where
+    /// the remote object differs from the spec.
+    pub fn observed(mut self, drift: &[String]) -> Self {
+        self.assessment = self.assessment.observed(drift);
+        self
+    }
+}
+
+/// The field names an update sends, for events and drift reports (never the values).
+pub fn changed_fields<T: serde::Serialize>(update: &T) -> Vec<String> {
+    match serde_json::to_value(update) {
+        Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+        _ => vec![String::from("settings")],
+    }
 }
 
 /// A stable key for per-object counters.
@@ -126,7 +165,11 @@ where
     let metrics = ctx.metrics.clone();
     let (result, label) = RESULT
         .scope(std::cell::Cell::new("success"), async {
-            let result = finalized(object, ctx, apply, cleanup).await;
+            let result = if object.management() == ManagementPolicy::Paused {
+                paused(object.as_ref(), &ctx).await
+            } else {
+                finalized(object, ctx, apply, cleanup).await
+            };
             let label = match &result {
                 Ok(_) => RESULT.with(|r| r.get()),
                 Err(error) => error.reason(),
@@ -136,6 +179,21 @@ where
         .await;
     metrics.reconciled(K::KIND, label, started.elapsed());
     result
+}
+
+/// `managementPolicy: Paused`: nothing is read from or written to Scaleway, and a deletion
+/// waits (the finalizer stays) until the object is unpaused, so that pausing never leaks a
+/// paid resource. Status says so; a spec change (unpausing) wakes the object.
+async fn paused<K: Managed>(object: &K, ctx: &Context) -> Result<Action, Error> {
+    let message = if object.meta().deletion_timestamp.is_some() {
+        "managementPolicy is Paused: the deletion waits; set it to Manage to delete the Scaleway resource, or to Observe to leave it in place"
+    } else {
+        "managementPolicy is Paused: changes are not applied and Scaleway is not read"
+    };
+    let status = object.status().cloned().unwrap_or_default();
+    let previous = object.status().map(K::conditions).unwrap_or_default();
+    write_status(object, ctx, status, &Assessment::paused(previous, message)).await?;
+    Ok(Action::await_change())
 }
 
 async fn finalized<K, A, AF, C, CF>(
@@ -192,6 +250,30 @@ pub async fn finish<K: Managed>(
             ctx.backoff.reset(&key);
             Ok(report.action)
         }
+        Err(Error::Scaleway {
+            action,
+            source: scaleway::Error::TransientState { current_state, .. },
+        }) => {
+            // Scaleway is busy with the object (409): wait for it to settle, then apply.
+            let message = format!(
+                "Scaleway answered that the {} is {current_state}: the change ({action}) is applied once it settles",
+                K::KIND.trim_start_matches("Serverless").to_lowercase()
+            );
+            let previous = object.status().cloned().unwrap_or_default();
+            write_status(
+                object,
+                ctx,
+                previous,
+                &Assessment::waiting_for_remote(message),
+            )
+            .await?;
+            let config = &ctx.config;
+            Ok(Action::requeue(ctx.polls.next(
+                &key,
+                config.poll_initial,
+                config.poll_max,
+            )))
+        }
         Err(error) => {
             let _ = RESULT.try_with(|r| r.set(error.reason()));
             let stalled = error.recovery() == Recovery::Stalled;
@@ -206,15 +288,16 @@ pub async fn finish<K: Managed>(
                 error.to_string(),
             )
             .await;
-            Ok(requeue_after_error(&error, &key, ctx))
+            Ok(requeue_after_error(&error, object, ctx))
         }
     }
 }
 
 /// When to retry after `error`: never for a stalled object (a spec or Secret change wakes
 /// it), the server's delay when rate limited, else jittered exponential backoff.
-pub fn requeue_after_error(error: &Error, key: &str, ctx: &Context) -> Action {
+pub fn requeue_after_error<K: Managed>(error: &Error, object: &K, ctx: &Context) -> Action {
     let config = &ctx.config;
+    let key = &object_key(object);
     match error.recovery() {
         Recovery::Stalled => Action::await_change(),
         Recovery::RetryAfter(delay) => Action::requeue(delay.mul_f64(1.0 + 0.2 * fastrand::f64())),
@@ -231,6 +314,9 @@ pub fn requeue_after_error(error: &Error, key: &str, ctx: &Context) -> Action {
         Recovery::Poll => {
             Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))
         }
+        Recovery::Resync => {
+            Action::requeue(Context::jittered(policy::effective_resync(ctx, object)))
+        }
     }
 }
 
@@ -238,7 +324,7 @@ pub fn requeue_after_error(error: &Error, key: &str, ctx: &Context) -> Action {
 /// patches, cleanup in progress).
 pub fn error_policy<K: Managed>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::debug!(kind = K::KIND, name = %object.name_any(), reason = error.reason(), %error, "reconcile did not finish");
-    requeue_after_error(error, &object_key(object.as_ref()), &ctx)
+    requeue_after_error(error, object.as_ref(), &ctx)
 }
 
 /// Writes `status` with conditions from `assessment`, unless it equals the current status.
@@ -301,15 +387,27 @@ pub async fn publish<K: Managed>(
     }
 }
 
-/// Deletion with `deletionPolicy: Orphan`: say so, and let the finalizer go.
-pub async fn orphan<K: Managed>(
-    object: &K,
-    ctx: &Context,
-    what: &str,
-    id: Option<String>,
-) -> Result<Action, Error> {
-    let id = id.unwrap_or_else(|| "(never created)".into());
-    let note = format!("left Scaleway {what} {id} in place (deletionPolicy: Orphan)");
+/// A deletion that must leave the remote object in place (observe-only, or the deletion
+/// policy in force is Orphan): orphans it and returns the outcome; `None` to delete it.
+pub async fn keep_remote<K: Managed>(object: &K, ctx: &Context) -> Option<Result<Action, Error>> {
+    if object.management() == ManagementPolicy::Observe {
+        return Some(orphan(object, ctx, "managementPolicy: Observe").await);
+    }
+    let (policy, from) = policy::effective_deletion(ctx, object).await;
+    if policy == DeletionPolicy::Orphan {
+        let why = format!("deletionPolicy: Orphan, from {from:?}");
+        return Some(orphan(object, ctx, &why).await);
+    }
+    None
+}
+
+/// Deletion that leaves the remote object in place (`why`): say so, and let the finalizer go.
+pub async fn orphan<K: Managed>(object: &K, ctx: &Context, why: &str) -> Result<Action, Error> {
+    let id = object
+        .remote_id()
+        .unwrap_or_else(|| "(never created)".into());
+    let what = K::KIND.trim_start_matches("Serverless").to_lowercase();
+    let note = format!("left Scaleway {what} {id} in place ({why})");
     publish(object, ctx, EventType::Normal, "Orphaned", note).await;
     Ok(Action::await_change())
 }
@@ -408,6 +506,12 @@ pub fn spec_or_lifecycle<K: Resource>(object: &K) -> Option<u64> {
     meta.generation.hash(&mut hasher);
     meta.finalizers.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
+    // Our annotations (resync period) take effect at once.
+    for (key, value) in meta.annotations.iter().flatten() {
+        if key.starts_with("serverless.scaleway.com/") {
+            (key, value).hash(&mut hasher);
+        }
+    }
     Some(hasher.finish())
 }
 

@@ -2,6 +2,8 @@
 //! transient statuses are progress (polled with backoff), `error` and `locked` are not
 //! Ready and carry Scaleway's message. A remote `error` is never reported as Ready.
 
+use std::time::Duration;
+
 use kube::runtime::controller::Action;
 
 use super::conditions::Assessment;
@@ -18,12 +20,12 @@ pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Asses
                 None => format!("Scaleway reports the {kind} in error"),
             };
             Assessment {
-                synced: Ok(()),
+                synced: Assessment::ready("").synced,
                 ..Assessment::failed("RemoteError", message, true)
             }
         }
         Status::Locked => Assessment {
-            synced: Ok(()),
+            synced: Assessment::ready("").synced,
             ..Assessment::failed(
                 "RemoteLocked",
                 format!("Scaleway reports the {kind} locked: it cannot be modified"),
@@ -53,12 +55,13 @@ pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Asses
     }
 }
 
-/// When to look again: poll while transient (see `PollSchedule`), else at the resync period.
-pub fn requeue_for(status: &Status, key: &str, ctx: &Context) -> Action {
+/// When to look again: poll while transient (see `PollSchedule`), else at the object's
+/// resync period.
+pub fn requeue_for(status: &Status, key: &str, ctx: &Context, resync: Duration) -> Action {
     let settled = matches!(status, Status::Ready | Status::Error | Status::Locked);
     if settled {
         ctx.polls.reset(key);
-        Action::requeue(ctx.resync())
+        Action::requeue(Context::jittered(resync))
     } else {
         let config = &ctx.config;
         Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
-use super::clients::Scoped;
 use super::conditions;
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
-use super::reconciler::{self, Report, object_key};
+use super::policy::{self, Claim, Credentials};
+use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    self, DeletionPolicy, ServerlessContainer, ServerlessNamespace, ServerlessTrigger,
-    ServerlessTriggerSpec, ServerlessTriggerStatus,
+    self, ManagementPolicy, PolicySource, ServerlessContainer, ServerlessNamespace,
+    ServerlessTrigger, ServerlessTriggerSpec, ServerlessTriggerStatus,
 };
 use crate::scaleway::types::{
     CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest,
@@ -37,7 +37,7 @@ pub async fn reconcile(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Res
 
 /// The container a trigger calls, and how to reach it.
 struct Target {
-    scope: Scoped,
+    credentials: Credentials,
     region: String,
     container_id: String,
 }
@@ -46,7 +46,7 @@ impl Target {
     fn cache_scope(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.scope.identity, self.region, self.container_id
+            self.credentials.scope.identity, self.region, self.container_id
         )
     }
 }
@@ -57,6 +57,7 @@ async fn target(
     secrets: &mut SecretReader,
 ) -> Result<Target, Error> {
     let spec = &object.spec;
+    let k8s_namespace = object.namespace().unwrap_or_default();
     let Some(reference) = &spec.container_ref else {
         let container_id = spec
             .container_id
@@ -67,12 +68,11 @@ async fn target(
             .clone()
             .unwrap_or_else(|| ctx.config.default_region.clone());
         return Ok(Target {
-            scope: ctx.clients.default_scope()?,
+            credentials: policy::credentials(ctx, secrets, &k8s_namespace, None).await?,
             region,
             container_id,
         });
     };
-    let k8s_namespace = object.namespace().unwrap_or_default();
     let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
     let container = containers
         .get_opt(&reference.name)
@@ -106,12 +106,11 @@ async fn target(
         }
         None => None,
     };
-    let scope = match credentials {
-        Some(secret) => ctx.clients.from_secret(secrets, &secret.name).await?,
-        None => ctx.clients.default_scope()?,
-    };
+    let explicit = credentials
+        .as_ref()
+        .map(|secret| (secret.name.as_str(), PolicySource::Parent));
     Ok(Target {
-        scope,
+        credentials: policy::credentials(ctx, secrets, &k8s_namespace, explicit).await?,
         region,
         container_id,
     })
@@ -170,12 +169,13 @@ fn create_request(
     name: &str,
     container_id: &str,
     secret: Option<SecretString>,
+    tags: Vec<String>,
 ) -> CreateTriggerRequest {
     CreateTriggerRequest {
         container_id: container_id.to_owned(),
         name: name.to_owned(),
         description: spec.description.clone(),
-        tags: spec.tags.clone(),
+        tags: Some(tags),
         destination_config: destination(spec),
         cron_config: cron(spec),
         sqs_config: spec.sqs.as_ref().map(|s| SqsConfigRequest {
@@ -193,12 +193,14 @@ fn create_request(
     }
 }
 
-/// The smallest UpdateTrigger that makes `remote` match the spec; `secret` is sent when given.
+/// The smallest UpdateTrigger that makes `remote` match the spec (and `tags`, the tags to
+/// keep, when given); `secret` is sent when given.
 pub fn update_for(
     spec: &ServerlessTriggerSpec,
     name: &str,
     remote: &Trigger,
     secret: Option<SecretString>,
+    tags: Option<Vec<String>>,
 ) -> UpdateTriggerRequest {
     let cron = cron(spec).filter(|wanted| {
         remote.cron_config.as_ref().is_none_or(|r| {
@@ -239,7 +241,7 @@ pub fn update_for(
             .description
             .clone()
             .filter(|d| d != &remote.description),
-        tags: spec.tags.clone().filter(|t| t != &remote.tags),
+        tags: tags.filter(|t| t != &remote.tags),
         destination_config: destination(spec)
             .filter(|d| remote.destination_config.as_ref() != Some(d)),
         cron_config: cron,
@@ -255,16 +257,17 @@ async fn observe(
     target: &Target,
     name: &str,
 ) -> Result<Option<Trigger>, Error> {
-    let api = target.scope.client.region(&target.region);
+    let api = target.credentials.scope.client.region(&target.region);
     let filter = TriggerFilter {
         container_id: Some(target.container_id.clone()),
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
+    let max_age = policy::effective_resync(ctx, object);
     find_fresh(
         &ctx.triggers,
         &target.cache_scope(),
-        Lookup { id, name },
+        Lookup { id, name, max_age },
         || api.list_all_triggers(&filter),
         |id| {
             let api = api.clone();
@@ -288,7 +291,14 @@ async fn apply_steps(
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
     let target = target(object, ctx, &mut secrets).await?;
     let name = spec.name.clone().unwrap_or_else(|| object.name_any());
-    let secret_values = source_secret(spec, &mut secrets).await?;
+    let observing = spec.management_policy == ManagementPolicy::Observe;
+    let uid = object.uid().unwrap_or_default();
+    // Observe-only never writes, so it needs no secret values.
+    let secret_values = if observing {
+        BTreeMap::new()
+    } else {
+        source_secret(spec, &mut secrets).await?
+    };
     let secrets_digest = digest(&ctx.config.digest_key, &secret_values);
     let secret = secret_values.into_values().next();
     let previous = object.status.clone().unwrap_or_default();
@@ -297,21 +307,52 @@ async fn apply_steps(
         .clone()
         .filter(|_| previous.secrets_digest != secrets_digest);
 
-    let api = target.scope.client.region(&target.region);
+    let api = target.credentials.scope.client.region(&target.region);
     let cache_scope = target.cache_scope();
     let mut events = Vec::new();
     let mut status = ServerlessTriggerStatus {
         region: Some(target.region.clone()),
         container_id: Some(target.container_id.clone()),
+        effective: Some(policy::effective(ctx, object, &target.credentials).await),
         ..previous.clone()
     };
+    if let Some(found) = &remote {
+        let what = format!("Scaleway trigger {} ({})", found.name, found.id);
+        let claim = policy::claim(
+            &what,
+            previous.id.as_deref(),
+            &found.id,
+            &found.tags,
+            &uid,
+            spec.management_policy,
+            spec.adoption_policy,
+        )?;
+        if claim == Claim::Adopted {
+            events.push(("Adopted", format!("adopted existing {what}")));
+        }
+    }
+    let resync = policy::effective_resync(ctx, object);
+    if observing {
+        let remote = remote.ok_or_else(|| {
+            Error::RemoteNotFound(format!(
+                "observe-only: no Scaleway trigger named {name} on container {}",
+                target.container_id
+            ))
+        })?;
+        let update = update_for(spec, &name, &remote, None, spec.tags.clone());
+        let drift = changed_fields(&update);
+        return Ok(report(object, ctx, status, &remote, events, resync).observed(&drift));
+    }
+    let tags = policy::owned_tags(
+        spec.tags.as_deref(),
+        remote.as_ref().map(|r| r.tags.as_slice()),
+        &uid,
+    );
     let remote = match remote {
         None => {
             // A create always carries the secret (the API requires it).
-            let created = match api
-                .create_trigger(&create_request(spec, &name, &target.container_id, secret))
-                .await
-            {
+            let request = create_request(spec, &name, &target.container_id, secret, tags);
+            let created = match api.create_trigger(&request).await {
                 Ok(created) => created,
                 Err(error) => {
                     ctx.triggers.invalidate(&cache_scope).await;
@@ -332,23 +373,17 @@ async fn apply_steps(
             remote
         }
         Some(remote) => {
-            if previous.id.is_none() {
-                events.push((
-                    "Adopted",
-                    format!(
-                        "adopted existing Scaleway trigger {} ({})",
-                        remote.name, remote.id
-                    ),
-                ));
-            }
-            let update = update_for(spec, &name, &remote, secret_to_send);
+            let update = update_for(spec, &name, &remote, secret_to_send, Some(tags));
             if update.is_empty() {
                 remote
             } else {
-                let updated = api
-                    .update_trigger(&remote.id, &update)
-                    .await
-                    .map_err(Error::scaleway("update trigger"))?;
+                let updated = match api.update_trigger(&remote.id, &update).await {
+                    Ok(updated) => updated,
+                    Err(error) => {
+                        ctx.triggers.after_failed_write(&cache_scope, &error).await;
+                        return Err(Error::scaleway("update trigger")(error));
+                    }
+                };
                 ctx.triggers.put(&cache_scope, &updated).await;
                 events.push((
                     "Updated",
@@ -359,18 +394,30 @@ async fn apply_steps(
             }
         }
     };
+    Ok(report(object, ctx, status, &remote, events, resync))
+}
+
+/// The report for a remote trigger as it now stands.
+fn report(
+    object: &ServerlessTrigger,
+    ctx: &Context,
+    mut status: ServerlessTriggerStatus,
+    remote: &Trigger,
+    events: Vec<(&'static str, String)>,
+    resync: std::time::Duration,
+) -> Report<ServerlessTriggerStatus> {
     status.id = Some(remote.id.clone());
     status.remote_status = Some(remote.status.to_string());
     status.source_type = Some(remote.source_type.to_string());
     status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
     let assessment = assess("trigger", &remote.status, status.error_message.as_deref());
-    let action = requeue_for(&remote.status, &object_key(object), ctx);
-    Ok(Report {
+    let action = requeue_for(&remote.status, &object_key(object), ctx, resync);
+    Report {
         status,
         assessment,
         action,
         events,
-    })
+    }
 }
 
 /// Deletion: honours the policy, deletes the remote trigger and waits until it is gone.
@@ -378,17 +425,24 @@ async fn apply_steps(
 async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     let previous = object.status.clone().unwrap_or_default();
-    if object.spec.deletion_policy == DeletionPolicy::Orphan {
-        return reconciler::orphan(object, &ctx, "trigger", previous.id).await;
+    if let Some(done) = reconciler::keep_remote(object, &ctx).await {
+        return done;
     }
-    let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let k8s_namespace = object.namespace().unwrap_or_default();
+    let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     let target = target(object, &ctx, &mut secrets).await;
     let (scope, region, container_id) = match target {
-        Ok(target) => (target.scope, target.region, Some(target.container_id)),
+        Ok(target) => (
+            target.credentials.scope,
+            target.region,
+            Some(target.container_id),
+        ),
         // The container is gone or not ready: use what status recorded.
         Err(_) => match (&previous.id, previous.region.clone()) {
             (Some(_), Some(region)) => (
-                ctx.clients.default_scope()?,
+                policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
+                    .await?
+                    .scope,
                 region,
                 previous.container_id.clone(),
             ),
@@ -419,7 +473,11 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
                 .list_all_triggers(&filter)
                 .await
                 .map_err(Error::scaleway("list triggers"))?;
-            found.into_iter().find(|t| t.name == name)
+            // Only ours: a same-named trigger of someone else is never deleted.
+            let uid = object.uid().unwrap_or_default();
+            found
+                .into_iter()
+                .find(|t| t.name == name && policy::may_delete_found(&t.tags, &uid))
         }
         (None, None) => None,
     };

@@ -14,6 +14,63 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// How far the operator manages the Scaleway resource of an object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and delete the Scaleway resource to match the spec (the default).
+    #[default]
+    Manage,
+    /// Read-only: find the Scaleway resource by name (or `status.id`), report its state and
+    /// how it differs from the spec, and never write to it. Deleting the object leaves the
+    /// Scaleway resource in place.
+    Observe,
+    /// Stop reconciling: nothing is read or written, status says so (condition
+    /// `Paused=True`). A deletion waits until the object is no longer paused.
+    Paused,
+}
+
+/// What to do when a Scaleway resource with the wanted name exists but was not created for
+/// this object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AdoptionPolicy {
+    /// Do not touch it: report `AdoptionRequired` and create nothing (the default).
+    #[default]
+    Never,
+    /// Take it over (mark it as this object's) and manage it from then on.
+    Adopt,
+}
+
+/// Where an effective setting came from, most specific first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PolicySource {
+    /// The object's own spec.
+    Object,
+    /// The parent object this one references (its ServerlessNamespace).
+    Parent,
+    /// An annotation of the object's Kubernetes Namespace.
+    Namespace,
+    /// The operator's flags or environment.
+    Operator,
+}
+
+/// The settings in force for an object after layering object, Kubernetes Namespace and
+/// operator defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectivePolicies {
+    /// Delete or Orphan.
+    pub deletion_policy: DeletionPolicy,
+    /// Where `deletionPolicy` came from.
+    pub deletion_policy_from: PolicySource,
+    /// Name of the credentials Secret in use, or empty for the operator's own credentials.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credentials_secret: String,
+    /// Where the credentials came from.
+    pub credentials_from: PolicySource,
+    /// How often the object is compared with Scaleway when nothing happens (e.g. `5m0s`).
+    pub resync_period: String,
+}
+
 /// A reference to another object of this operator in the same Kubernetes namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LocalObjectReference {

@@ -8,7 +8,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditions_schema};
+use super::common::{
+    AdoptionPolicy, DeletionPolicy, EffectivePolicies, LocalObjectReference, ManagementPolicy,
+    SecretEnvVar, conditions_schema,
+};
 
 /// Who may invoke the container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -236,9 +239,19 @@ pub struct ServerlessContainerSpec {
     /// `kubectl rollout restart` does for a Deployment: it pulls a mutable tag again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeploy_requested_at: Option<String>,
-    /// Delete (default) or Orphan the Scaleway container when this object is deleted.
+    /// Delete or Orphan the Scaleway container when this object is deleted.
+    /// Unset: the `serverless.scaleway.com/deletion-policy` annotation of the Kubernetes
+    /// Namespace, else the operator's `--default-deletion-policy` (Delete unless changed).
+    /// The value in force is shown in `status.effective`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// Manage (default), Observe (read-only) or Paused.
     #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    pub management_policy: ManagementPolicy,
+    /// Whether an existing Scaleway container with the wanted name that was not created for
+    /// this object may be taken over: Never (default) or Adopt.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
 }
 
 /// Observed state of a ServerlessContainer.
@@ -252,6 +265,9 @@ pub struct ServerlessContainerStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+    /// The deletion policy, credentials and resync period in force, and where each came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<EffectivePolicies>,
     /// Scaleway container ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

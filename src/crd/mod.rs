@@ -11,7 +11,10 @@ pub mod units;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, SecretKeySelector};
+pub use common::{
+    AdoptionPolicy, DeletionPolicy, EffectivePolicies, LocalObjectReference, ManagementPolicy,
+    PolicySource, SecretEnvVar, SecretKeySelector,
+};
 pub use container::{
     HttpGetProbe, Privacy, Probe, Protocol, Sandbox, Scaling, ServerlessContainer,
     ServerlessContainerSpec, ServerlessContainerStatus, TcpProbe,

@@ -6,7 +6,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, LocalObjectReference, SecretEnvVar, conditions_schema};
+use super::common::{
+    AdoptionPolicy, DeletionPolicy, EffectivePolicies, LocalObjectReference, ManagementPolicy,
+    SecretEnvVar, conditions_schema,
+};
 
 /// A Scaleway Serverless Containers namespace, kept in step with this object. Containers
 /// name it in `namespaceRef`.
@@ -77,10 +80,20 @@ pub struct ServerlessNamespaceSpec {
     /// optionally SCW_ACCESS_KEY and SCW_DEFAULT_PROJECT_ID. Defaults to the operator's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<LocalObjectReference>,
-    /// Delete (default) or Orphan the Scaleway namespace when this object is deleted.
+    /// Delete or Orphan the Scaleway namespace when this object is deleted.
     /// Deleting a Scaleway namespace deletes everything in it.
+    /// Unset: the `serverless.scaleway.com/deletion-policy` annotation of the Kubernetes
+    /// Namespace, else the operator's `--default-deletion-policy` (Delete unless changed).
+    /// The value in force is shown in `status.effective`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// Manage (default), Observe (read-only) or Paused.
     #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    pub management_policy: ManagementPolicy,
+    /// Whether an existing Scaleway namespace with the wanted name that was not created for
+    /// this object may be taken over: Never (default) or Adopt.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
 }
 
 /// Observed state of a ServerlessNamespace.
@@ -94,6 +107,9 @@ pub struct ServerlessNamespaceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+    /// The deletion policy, credentials and resync period in force, and where each came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<EffectivePolicies>,
     /// Scaleway namespace ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

@@ -7,7 +7,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, LocalObjectReference, SecretKeySelector, conditions_schema};
+use super::common::{
+    AdoptionPolicy, DeletionPolicy, EffectivePolicies, LocalObjectReference, ManagementPolicy,
+    SecretKeySelector, conditions_schema,
+};
 
 /// HTTP method used to call the container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -160,9 +163,19 @@ pub struct ServerlessTriggerSpec {
     /// A NATS source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nats: Option<NatsSource>,
-    /// Delete (default) or Orphan the Scaleway trigger when this object is deleted.
+    /// Delete or Orphan the Scaleway trigger when this object is deleted.
+    /// Unset: the `serverless.scaleway.com/deletion-policy` annotation of the Kubernetes
+    /// Namespace, else the operator's `--default-deletion-policy` (Delete unless changed).
+    /// The value in force is shown in `status.effective`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// Manage (default), Observe (read-only) or Paused.
     #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    pub management_policy: ManagementPolicy,
+    /// Whether an existing Scaleway trigger with the wanted name that was not created for
+    /// this object may be taken over: Never (default) or Adopt.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
 }
 
 /// Observed state of a ServerlessTrigger.
@@ -176,6 +189,9 @@ pub struct ServerlessTriggerStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+    /// The deletion policy, credentials and resync period in force, and where each came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<EffectivePolicies>,
     /// Scaleway trigger ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

@@ -89,7 +89,21 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+# Layered defaults from Namespace annotations. In a Role this grants `get` on the watched
+# Namespace itself, which is all the operator reads.
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/* KIND_RESYNC_PERIODS: "Kind=duration,..." from the resyncPeriodByKind map, sorted. */}}
+{{- define "sso.kindResync" -}}
+{{- $pairs := list -}}
+{{- range $kind, $period := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $kind $period) -}}
+{{- end -}}
+{{- join "," $pairs -}}
 {{- end }}

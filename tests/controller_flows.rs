@@ -979,6 +979,91 @@ async fn a_busy_remote_object_is_waited_for_then_changed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_keep_a_configmap_and_a_secret_up_to_date() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let h = harness().await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml(
+        "web",
+        "  exports:\n    - kind: ConfigMap\n      name: web-outputs\n    - kind: Secret\n      name: web-outputs\n",
+    ))
+    .await;
+    let web = h
+        .condition::<ServerlessContainer>("web", "Ready", "True")
+        .await;
+    let status = status_of(&web);
+    let endpoint = status.public_endpoint.clone().unwrap_or_default();
+    assert!(!endpoint.is_empty());
+    let config_maps: Api<ConfigMap> = h.api();
+    let exported = h
+        .until("the ConfigMap export with the endpoint", || async {
+            let found = config_maps
+                .get_opt("web-outputs")
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no ConfigMap yet")?;
+            let data = found.data.clone().unwrap_or_default();
+            if data.get("url") == Some(&format!("https://{endpoint}")) {
+                Ok(found)
+            } else {
+                Err(format!("{data:?}"))
+            }
+        })
+        .await;
+    let data = exported.data.clone().unwrap_or_default();
+    assert_eq!(data.get("id"), status.id.as_ref());
+    assert_eq!(data.get("region").map(String::as_str), Some("fr-par"));
+    let owners = exported
+        .metadata
+        .owner_references
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0].uid, web.metadata.uid.clone().unwrap_or_default());
+    let secrets: Api<Secret> = h.api();
+    let secret = secrets
+        .get("web-outputs")
+        .await
+        .unwrap_or_else(|e| panic!("the Secret export: {e}"));
+    let endpoint_bytes = secret
+        .data
+        .unwrap_or_default()
+        .get("endpoint")
+        .map(|b| b.0.clone());
+    assert_eq!(endpoint_bytes, Some(endpoint.as_bytes().to_vec()));
+
+    // Nothing changes: no further writes. Deleted by someone: written again.
+    let writes = |name: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            config_maps
+                .get(name)
+                .await
+                .ok()
+                .and_then(|c| c.metadata.resource_version)
+        }
+    };
+    let version = writes("web-outputs").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        writes("web-outputs").await,
+        version,
+        "no write when in line"
+    );
+    config_maps
+        .delete("web-outputs", &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.until("the deleted export written again", || async {
+        match config_maps.get_opt("web-outputs").await {
+            Ok(Some(found)) if found.data.as_ref().is_some_and(|d| d.contains_key("url")) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_state_costs_no_call_per_object() {
     let h = harness_with(Duration::from_secs(3600)).await;
     h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;

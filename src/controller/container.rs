@@ -10,6 +10,7 @@ use super::conditions::{self, Assessment};
 use super::container_plan::{Desired, Plan, plan, update_for};
 use super::context::Context;
 use super::error::Error;
+use super::exports;
 use super::observe::{Lookup, find_fresh};
 use super::policy::{self, Claim, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
@@ -137,8 +138,32 @@ async fn observe(
 }
 
 async fn apply(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let outcome = apply_steps(&object, &ctx).await;
+    let outcome = match apply_steps(&object, &ctx).await {
+        Ok(report) => Ok(export(&object, &ctx, report).await),
+        Err(error) => Err(error),
+    };
     reconciler::finish(object.as_ref(), &ctx, outcome).await
+}
+
+/// Writes the outputs to the spec's export targets. A failure keeps the rest of the report
+/// (the remote facts are true) but is shown in the conditions and retried.
+async fn export(
+    object: &ServerlessContainer,
+    ctx: &Context,
+    mut report: Report<ServerlessContainerStatus>,
+) -> Report<ServerlessContainerStatus> {
+    let Some(exports) = object.spec.exports.as_deref().filter(|e| !e.is_empty()) else {
+        return report;
+    };
+    let outputs = exports::container_outputs(&report.status);
+    match exports::write(&ctx.kube, &ctx.exports, object, exports, &outputs).await {
+        Ok(events) => report.events.extend(events),
+        Err(error) => {
+            report.assessment = Assessment::failed(error.reason(), error.to_string(), false);
+            report.action = reconciler::requeue_after_error(&error, object, ctx);
+        }
+    }
+    report
 }
 
 async fn apply_steps(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use kube::runtime::events::{Recorder, Reporter};
 
 use super::clients::ClientPool;
+use super::exports::ExportTargets;
 use super::observe::RemoteCache;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
@@ -147,6 +148,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Annotations of Kubernetes Namespaces (layered defaults).
     pub namespace_defaults: NamespaceDefaults,
+    /// Export targets as the watches see them.
+    pub exports: ExportTargets,
 }
 
 impl Context {
@@ -161,6 +164,7 @@ impl Context {
         Self {
             recorder: Recorder::new(kube.clone(), reporter),
             namespace_defaults: NamespaceDefaults::new(kube.clone()),
+            exports: ExportTargets::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),

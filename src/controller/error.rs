@@ -48,6 +48,15 @@ pub enum Error {
     /// Observe-only: the remote object to report does not exist.
     #[error("{0}")]
     RemoteNotFound(String),
+    /// Writing an export target (ConfigMap or Secret) failed.
+    #[error("could not write the export to {target}: {source}")]
+    Export {
+        /// `ConfigMap name` or `Secret name`.
+        target: String,
+        /// The client error (a conflict when another manager owns the keys).
+        #[source]
+        source: Box<kube::Error>,
+    },
     /// Deletion is under way; the finalizer stays until it is done.
     #[error("{0}")]
     Deleting(String),
@@ -96,6 +105,7 @@ impl Error {
             Self::NameConflict(_) => "NameConflict",
             Self::AdoptionRequired(_) => "AdoptionRequired",
             Self::RemoteNotFound(_) => "RemoteNotFound",
+            Self::Export { .. } => "ExportFailed",
             Self::Deleting(_) => "Deleting",
         }
     }
@@ -119,7 +129,7 @@ impl Error {
                     _ => Recovery::WaitForDependency,
                 },
             },
-            Self::Kube { .. } => Recovery::Retry,
+            Self::Kube { .. } | Self::Export { .. } => Recovery::Retry,
             Self::InvalidSpec(_) | Self::NameConflict(_) | Self::AdoptionRequired(_) => {
                 Recovery::Stalled
             }

@@ -6,6 +6,7 @@ mod container;
 pub mod container_plan;
 pub mod context;
 pub mod error;
+pub mod exports;
 mod namespace;
 pub mod observe;
 pub mod policy;
@@ -18,7 +19,7 @@ mod trigger;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
@@ -217,12 +218,34 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             .for_each(log_result("ServerlessNamespace"))
     };
 
+    // Export targets: only the labelled ConfigMaps and Secrets, reflected for the
+    // reconciler's comparisons; a change to one (or its deletion) wakes its container.
+    let labelled = watcher::Config::default().labels(&format!(
+        "{}={}",
+        exports::MANAGED_BY_LABEL,
+        exports::MANAGED_BY
+    ));
+    let (config_map_store, config_map_writer) = reflector::store();
+    let (export_secret_store, export_secret_writer) = reflector::store();
+    let _ = ctx.exports.config_maps.set(config_map_store);
+    let _ = ctx.exports.secrets.set(export_secret_store);
+    let config_map_stream = watcher(api::<ConfigMap>(&client, &scope), labelled.clone())
+        .default_backoff()
+        .reflect(config_map_writer)
+        .touched_objects();
+    let export_secret_stream = watcher(api::<Secret>(&client, &scope), labelled)
+        .default_backoff()
+        .reflect(export_secret_writer)
+        .touched_objects();
+
     let containers = {
         let for_namespaces = container_store.clone();
         let for_triggers = container_store.clone();
         let for_secrets = container_store.clone();
         let namespaces_for_secrets = namespace_store.clone();
         Controller::for_stream(container_stream, container_store.clone())
+            .owns_stream(config_map_stream)
+            .owns_stream(export_secret_stream)
             // A namespace that becomes Ready (or changes credentials) wakes its containers.
             .watches(
                 api::<ServerlessNamespace>(&client, &scope),

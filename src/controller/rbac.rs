@@ -56,8 +56,14 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         api_group: "",
         resource: "secrets",
-        verbs: &["get", "list", "watch"],
-        why: "read secret environment variables, trigger keys and credentials; re-sync when they change",
+        verbs: &["get", "list", "watch", "create", "patch"],
+        why: "read secret environment variables, trigger keys and credentials; re-sync when they change; write exports (server-side apply, authorized as create when the target is new)",
+    },
+    Permission {
+        api_group: "",
+        resource: "configmaps",
+        verbs: &["list", "watch", "create", "patch"],
+        why: "write a container's exports (server-side apply, authorized as create when the target is new) and watch the labelled ones",
     },
     Permission {
         api_group: "",

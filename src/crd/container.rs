@@ -245,6 +245,11 @@ pub struct ServerlessContainerSpec {
     /// The value in force is shown in `status.effective`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// ConfigMaps or Secrets to keep up to date with the container's endpoint, ID and
+    /// region, for other workloads to mount or read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 8))]
+    pub exports: Option<Vec<Export>>,
     /// Manage (default), Observe (read-only) or Paused.
     #[serde(default)]
     pub management_policy: ManagementPolicy,
@@ -252,6 +257,29 @@ pub struct ServerlessContainerSpec {
     /// this object may be taken over: Never (default) or Adopt.
     #[serde(default)]
     pub adoption_policy: AdoptionPolicy,
+}
+
+/// Where a container's outputs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ExportKind {
+    /// A ConfigMap (for non-secret outputs such as the endpoint).
+    ConfigMap,
+    /// A Secret.
+    Secret,
+}
+
+/// A ConfigMap or Secret, in this Kubernetes namespace, that the operator keeps up to date
+/// with the container's outputs: keys `id`, `region`, `namespaceId`, `endpoint` (host name)
+/// and `url` (`https://` + endpoint), each once known. The target is owned by this object
+/// (deleted with it) and written with server-side apply: other keys of an existing target
+/// are left alone, and keys another manager owns are reported as a conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Export {
+    /// ConfigMap or Secret.
+    pub kind: ExportKind,
+    /// Its name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// Observed state of a ServerlessContainer.

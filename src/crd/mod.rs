@@ -16,8 +16,8 @@ pub use common::{
     PolicySource, SecretEnvVar, SecretKeySelector,
 };
 pub use container::{
-    HttpGetProbe, Privacy, Probe, Protocol, Sandbox, Scaling, ServerlessContainer,
-    ServerlessContainerSpec, ServerlessContainerStatus, TcpProbe,
+    Export, ExportKind, HttpGetProbe, Privacy, Probe, Protocol, Sandbox, Scaling,
+    ServerlessContainer, ServerlessContainerSpec, ServerlessContainerStatus, TcpProbe,
 };
 pub use namespace::{ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus};
 pub use trigger::{

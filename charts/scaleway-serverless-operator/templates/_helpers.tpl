@@ -88,7 +88,11 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+# Exports of a container's endpoint: server-side apply (authorized as create for a new one).
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["list", "watch", "create", "patch"]
 # Layered defaults from Namespace annotations. In a Role this grants `get` on the watched
 # Namespace itself, which is all the operator reads.
 - apiGroups: [""]

@@ -48,6 +48,34 @@ fn print_crds() -> Result<(), String> {
 }
 
 /// An error and its causes on one line.
+async fn run_soak(args: BenchArgs, duration: std::time::Duration) -> Result<(), String> {
+    let config = bench::soak::SoakConfig {
+        objects: args.objects,
+        namespaces: args.namespaces.unwrap_or(args.objects.div_ceil(100)).max(1),
+        duration,
+        transition_delay: std::time::Duration::from_millis(args.transition_delay_ms),
+        resync_period: args.resync_period,
+        seed: args.seed,
+        timeout: args.timeout,
+    };
+    let report = bench::soak::run(config)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", report.table());
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        Err("the soak found leaked, duplicated, missing or unconverged objects".into())
+    }
+}
+
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -60,6 +88,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 async fn run_bench(args: BenchArgs) -> Result<(), String> {
+    if let Some(duration) = args.soak {
+        return run_soak(args, duration).await;
+    }
     let config = BenchConfig {
         objects: args.objects,
         namespaces: args.namespaces.unwrap_or(args.objects.div_ceil(100)).max(1),

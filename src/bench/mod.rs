@@ -7,6 +7,7 @@
 //! directly.
 
 mod report;
+pub mod soak;
 
 use std::io::Write;
 use std::path::PathBuf;

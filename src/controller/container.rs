@@ -12,6 +12,7 @@ use super::context::Context;
 use super::error::Error;
 use super::exports;
 use super::observe::{Lookup, find_fresh};
+use super::parents;
 use super::policy::{self, Claim, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -76,14 +77,23 @@ async fn parent(
             namespace_id,
         });
     };
-    let api: Api<ServerlessNamespace> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let namespace = api
-        .get_opt(&reference.name)
-        .await
-        .map_err(Error::kube("read ServerlessNamespace"))?
-        .ok_or_else(|| {
-            Error::DependencyNotReady(format!("ServerlessNamespace {} not found", reference.name))
-        })?;
+    let usable = |n: &ServerlessNamespace| {
+        n.status
+            .as_ref()
+            .is_some_and(|s| s.id.is_some() && conditions::is_ready(&s.conditions))
+    };
+    let namespace = parents::referenced(
+        &ctx.kube,
+        ctx.parents.namespaces.get(),
+        &k8s_namespace,
+        &reference.name,
+        usable,
+        "read ServerlessNamespace",
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::DependencyNotReady(format!("ServerlessNamespace {} not found", reference.name))
+    })?;
     let status = namespace.status.as_ref();
     let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
     let (Some(namespace_id), Some(region), true) = (

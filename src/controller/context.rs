@@ -9,6 +9,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use super::clients::ClientPool;
 use super::exports::ExportTargets;
 use super::observe::RemoteCache;
+use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
@@ -150,6 +151,8 @@ pub struct Context {
     pub namespace_defaults: NamespaceDefaults,
     /// Export targets as the watches see them.
     pub exports: ExportTargets,
+    /// Stores of the kinds other objects reference.
+    pub parents: ParentStores,
 }
 
 impl Context {
@@ -165,6 +168,7 @@ impl Context {
             recorder: Recorder::new(kube.clone(), reporter),
             namespace_defaults: NamespaceDefaults::new(kube.clone()),
             exports: ExportTargets::default(),
+            parents: ParentStores::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exports;
 mod namespace;
 pub mod observe;
+mod parents;
 pub mod policy;
 pub mod rbac;
 pub mod reconciler;
@@ -177,6 +178,9 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let (container_store, container_stream) =
         main_stream(api::<ServerlessContainer>(&client, &scope));
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
+
+    let _ = ctx.parents.namespaces.set(namespace_store.clone());
+    let _ = ctx.parents.containers.set(container_store.clone());
 
     let namespaces = {
         let for_containers = namespace_store.clone();

@@ -3,20 +3,21 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
 
 use super::conditions;
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
+use super::parents;
 use super::policy::{self, Claim, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    self, ManagementPolicy, PolicySource, ServerlessContainer, ServerlessNamespace,
-    ServerlessTrigger, ServerlessTriggerSpec, ServerlessTriggerStatus,
+    self, ManagementPolicy, PolicySource, ServerlessContainer, ServerlessTrigger,
+    ServerlessTriggerSpec, ServerlessTriggerStatus,
 };
 use crate::scaleway::types::{
     CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest,
@@ -73,14 +74,23 @@ async fn target(
             container_id,
         });
     };
-    let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let container = containers
-        .get_opt(&reference.name)
-        .await
-        .map_err(Error::kube("read ServerlessContainer"))?
-        .ok_or_else(|| {
-            Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name))
-        })?;
+    let usable = |c: &ServerlessContainer| {
+        c.status
+            .as_ref()
+            .is_some_and(|s| s.id.is_some() && conditions::is_ready(&s.conditions))
+    };
+    let container = parents::referenced(
+        &ctx.kube,
+        ctx.parents.containers.get(),
+        &k8s_namespace,
+        &reference.name,
+        usable,
+        "read ServerlessContainer",
+    )
+    .await?
+    .ok_or_else(|| {
+        Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name))
+    })?;
     let status = container.status.as_ref();
     let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
     let (Some(container_id), Some(region), true) = (
@@ -95,15 +105,16 @@ async fn target(
     };
     // The container's credentials are its namespace's.
     let credentials = match &container.spec.namespace_ref {
-        Some(namespace) => {
-            let namespaces: Api<ServerlessNamespace> =
-                Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-            namespaces
-                .get_opt(&namespace.name)
-                .await
-                .map_err(Error::kube("read ServerlessNamespace"))?
-                .and_then(|n| n.spec.credentials_secret_ref)
-        }
+        Some(namespace) => parents::referenced(
+            &ctx.kube,
+            ctx.parents.namespaces.get(),
+            &k8s_namespace,
+            &namespace.name,
+            |_| true,
+            "read ServerlessNamespace",
+        )
+        .await?
+        .and_then(|n| n.spec.credentials_secret_ref.clone()),
         None => None,
     };
     let explicit = credentials

@@ -75,6 +75,13 @@ pub struct RunArgs {
     /// (`serverless.scaleway.com/deletion-policy` annotation) leave it unset.
     #[arg(long, env = "DEFAULT_DELETION_POLICY", default_value = "Delete", value_parser = parse_deletion_policy)]
     pub default_deletion_policy: crate::crd::DeletionPolicy,
+    /// Calls per second to Scaleway, for the whole operator (every controller and every
+    /// credentials Secret); halved on each 429 and recovered gradually. 0 = unlimited.
+    #[arg(long, env = "SCALEWAY_RATE_LIMIT", default_value_t = 50.0)]
+    pub scaleway_rate_limit: f64,
+    /// Calls that may go at once before the rate applies.
+    #[arg(long, env = "SCALEWAY_BURST", default_value_t = 100)]
+    pub scaleway_burst: u32,
     /// Watch only this Kubernetes namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
     pub watch_namespace: Option<String>,

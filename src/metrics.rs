@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::scaleway::CallStats;
+use crate::scaleway::{CallStats, RateLimiter};
 
 const PREFIX: &str = "scaleway_serverless_operator";
 /// Upper bounds of the reconcile duration histogram, in seconds.
@@ -43,6 +43,7 @@ pub struct Metrics {
     reconciles: Mutex<BTreeMap<(&'static str, String), u64>>,
     durations: Mutex<BTreeMap<&'static str, Histogram>>,
     scaleway: Mutex<Option<Arc<CallStats>>>,
+    limiter: Mutex<Option<RateLimiter>>,
     ready: Mutex<Vec<(&'static str, ReadySource)>>,
 }
 
@@ -77,6 +78,13 @@ impl Metrics {
     pub fn watch_scaleway(&self, stats: Arc<CallStats>) {
         if let Ok(mut slot) = self.scaleway.lock() {
             *slot = Some(stats);
+        }
+    }
+
+    /// Exports the state of the shared Scaleway rate limiter.
+    pub fn watch_rate_limiter(&self, limiter: RateLimiter) {
+        if let Ok(mut slot) = self.limiter.lock() {
+            *slot = Some(limiter);
         }
     }
 
@@ -133,6 +141,26 @@ impl Metrics {
                 out,
                 "{PREFIX}_reconcile_duration_seconds_count{{kind=\"{kind}\"}} {}",
                 histogram.count
+            );
+        }
+        if let Some(limiter) = self.limiter.lock().ok().and_then(|l| l.clone())
+            && let Some(rate) = limiter.current_rate()
+        {
+            let _ = writeln!(
+                out,
+                "# HELP {PREFIX}_scaleway_rate_limit Calls per second the client-side limiter allows now (lowered after 429 answers)."
+            );
+            let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_rate_limit gauge");
+            let _ = writeln!(out, "{PREFIX}_scaleway_rate_limit {rate}");
+            let _ = writeln!(
+                out,
+                "# HELP {PREFIX}_scaleway_throttled_total 429 answers that slowed the limiter down."
+            );
+            let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_throttled_total counter");
+            let _ = writeln!(
+                out,
+                "{PREFIX}_scaleway_throttled_total {}",
+                limiter.throttled_total()
             );
         }
         let stats = self.scaleway.lock().ok().and_then(|s| s.clone());

@@ -11,7 +11,7 @@ use crate::cli::RunArgs;
 use crate::controller::clients::ClientPool;
 use crate::controller::{self, Context, OperatorConfig, Scope};
 use crate::lease::{self, LeaseSettings};
-use crate::scaleway::{ClientConfig, Credentials, SecretString, check_region};
+use crate::scaleway::{ClientConfig, Credentials, RateLimiter, SecretString, check_region};
 use kube::Api;
 
 /// Why `run` stopped.
@@ -66,7 +66,11 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         credentials.is_some(),
         config.digest_key.clone(),
     )
-    .map_err(|e| RunError::Config(e.to_string()))?;
+    .map_err(|e| RunError::Config(e.to_string()))?
+    .with_rate_limiter(RateLimiter::new(
+        args.scaleway_rate_limit,
+        args.scaleway_burst,
+    ));
     let scope = args
         .watch_namespace
         .map(Scope::Namespace)

@@ -249,6 +249,9 @@ impl Operator {
             .arg(format!("{}ms", config.resync_period.as_millis()))
             .arg("--admin-listen")
             .arg(admin.to_string())
+            // The bench measures the operator, not the limiter that protects Scaleway.
+            .arg("--scaleway-rate-limit")
+            .arg("0")
             .env("KUBECONFIG", kubeconfig)
             .env("SCW_SECRET_KEY", TOKEN)
             .env("SCW_API_URL", emulator.url())

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::error::Error;
 use super::secrets::SecretReader;
-use crate::scaleway::{CallStats, Client, ClientConfig, SecretString};
+use crate::scaleway::{CallStats, Client, ClientConfig, RateLimiter, SecretString};
 
 /// Keys read from a credentials Secret.
 pub const SECRET_KEY: &str = "SCW_SECRET_KEY";
@@ -32,6 +32,7 @@ pub struct ClientPool {
     digest_key: Vec<u8>,
     by_key: Mutex<HashMap<String, Client>>,
     stats: Arc<CallStats>,
+    limiter: RateLimiter,
 }
 
 impl ClientPool {
@@ -62,7 +63,23 @@ impl ClientPool {
             digest_key,
             by_key: Mutex::new(HashMap::new()),
             stats,
+            limiter: RateLimiter::unlimited(),
         })
+    }
+
+    /// The same pool, every client of it (the default one and those built later for
+    /// credentials Secrets) under one shared `limiter`.
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        if let Some(default) = self.default.as_mut() {
+            default.client = default.client.clone().with_rate_limiter(limiter.clone());
+        }
+        self.limiter = limiter;
+        self
+    }
+
+    /// The limiter every client of the pool shares.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiter
     }
 
     /// The operator's own credentials.
@@ -102,7 +119,8 @@ impl ClientPool {
                 config.secret_key = secret_key;
                 let client = Client::new(config)
                     .map_err(|e| Error::Credentials(e.to_string()))?
-                    .with_stats(self.stats.clone());
+                    .with_stats(self.stats.clone())
+                    .with_rate_limiter(self.limiter.clone());
                 clients.insert(identity.clone(), client.clone());
                 client
             }

@@ -160,6 +160,7 @@ impl Context {
     pub fn new(kube: kube::Client, clients: ClientPool, config: OperatorConfig) -> Self {
         let metrics = Arc::new(Metrics::default());
         metrics.watch_scaleway(clients.stats().clone());
+        metrics.watch_rate_limiter(clients.rate_limiter().clone());
         let reporter = Reporter {
             controller: "scaleway-serverless-operator".into(),
             instance: std::env::var("POD_NAME").ok(),

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use super::error::{self, Error, Route};
+use super::rate_limit::RateLimiter;
 use super::{DEFAULT_API_URL, SecretString};
 
 /// How failed idempotent calls are retried.
@@ -142,6 +143,7 @@ pub struct Client {
     secret_key: SecretString,
     retry: RetryPolicy,
     stats: Arc<CallStats>,
+    limiter: RateLimiter,
 }
 
 /// A request: its route template, the concrete path, its query and its body.
@@ -189,6 +191,7 @@ impl Client {
             secret_key: config.secret_key,
             retry: config.retry,
             stats: Arc::default(),
+            limiter: RateLimiter::unlimited(),
         })
     }
 
@@ -209,6 +212,12 @@ impl Client {
         self
     }
 
+    /// The same client, under `limiter` (shared by every client of the operator).
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
     /// Sends a call, retrying it when it is idempotent and the failure allows, and decodes
     /// the answer.
     pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
@@ -226,8 +235,12 @@ impl Client {
         async {
             let mut attempt = 1;
             loop {
+                self.limiter.acquire().await;
                 let result = self.attempt(&call).await;
                 let Err(error) = result else { return result };
+                if let Error::RateLimited { retry_after, .. } = &error {
+                    self.limiter.throttled(*retry_after);
+                }
                 let Some(delay) = self.retry_delay(&error, idempotent, attempt) else {
                     return Err(error);
                 };

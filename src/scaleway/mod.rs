@@ -7,6 +7,7 @@ mod api;
 mod client;
 mod credentials;
 mod error;
+mod rate_limit;
 mod secret;
 pub mod types;
 
@@ -14,4 +15,5 @@ pub use api::{MAX_PAGE_SIZE, PageRequest, Regional, ServiceInfo};
 pub use client::{BuildError, CallStats, Client, ClientConfig, RetryPolicy};
 pub use credentials::{Credentials, CredentialsError, DEFAULT_API_URL, REGIONS, check_region};
 pub use error::{Error, ErrorClass, InvalidArgument, Route};
+pub use rate_limit::RateLimiter;
 pub use secret::{REDACTED, SecretString};

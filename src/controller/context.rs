@@ -153,6 +153,44 @@ pub struct Context {
     pub exports: ExportTargets,
     /// Stores of the kinds other objects reference.
     pub parents: ParentStores,
+    /// Objects whose last create got no answer (it may still be carried out), by key.
+    pub uncertain_creates: UncertainCreates,
+}
+
+/// Creates whose answer was lost. Trigger names are not unique at Scaleway, so a create that
+/// lands late (after the retry's re-list found nothing) makes a duplicate: for a while after
+/// such a loss the object's scope is listed again at each reconcile, and owned duplicates are
+/// deleted.
+#[derive(Debug, Default)]
+pub struct UncertainCreates {
+    since: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+impl UncertainCreates {
+    /// How long after a lost answer a late create is still looked for.
+    pub const WINDOW: Duration = Duration::from_secs(30);
+
+    /// A create of `key` got no answer.
+    pub fn lost(&self, key: &str) {
+        if let Ok(mut since) = self.since.lock() {
+            since.insert(key.to_owned(), std::time::Instant::now());
+        }
+    }
+
+    /// Whether a late create of `key` may still land (forgets it once the window passed).
+    pub fn pending(&self, key: &str) -> bool {
+        let Ok(mut since) = self.since.lock() else {
+            return false;
+        };
+        match since.get(key) {
+            Some(at) if at.elapsed() < Self::WINDOW => true,
+            Some(_) => {
+                since.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
 }
 
 impl Context {
@@ -170,6 +208,7 @@ impl Context {
             namespace_defaults: NamespaceDefaults::new(kube.clone()),
             exports: ExportTargets::default(),
             parents: ParentStores::default(),
+            uncertain_creates: UncertainCreates::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),

@@ -158,6 +158,31 @@ where
     );
 }
 
+/// The backoff kube-runtime applies to a controller's trigger stream, which merges all of
+/// its watches: short and capped. The default (800 ms doubling to 30 s, reset only after
+/// 120 s quiet) counts every watch's 410 as a step, so one history compaction stalled each
+/// controller for 20-35 s. Each watch already backs off on its own (`default_backoff`).
+#[derive(Debug, Default)]
+struct TriggerBackoff {
+    attempt: u32,
+}
+
+impl Iterator for TriggerBackoff {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let delay = std::time::Duration::from_millis(50 << self.attempt.min(5));
+        self.attempt = self.attempt.saturating_add(1);
+        Some(delay.min(std::time::Duration::from_secs(1)))
+    }
+}
+
+impl kube::runtime::utils::Backoff for TriggerBackoff {
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
 /// Bounded concurrency per controller: a burst of thousands of objects is worked through
 /// by a fixed number of reconciles at a time, which caps memory and connections.
 fn controller_config(ctx: &Context) -> kube::runtime::controller::Config {
@@ -213,6 +238,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 })
             })
             .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
             .shutdown_on_signal()
             .run(
                 namespace::reconcile,
@@ -303,6 +329,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 })
             })
             .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
             .shutdown_on_signal()
             .run(
                 container::reconcile,
@@ -344,6 +371,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 })
             })
             .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
             .shutdown_on_signal()
             .run(
                 trigger::reconcile,

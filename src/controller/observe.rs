@@ -151,6 +151,22 @@ impl<T: RemoteObject> RemoteCache<T> {
         }
     }
 
+    /// Every object of `scope`'s snapshot named `name`.
+    pub async fn named(&self, scope: &str, name: &str) -> Vec<T> {
+        let slot = self.slot(scope);
+        let snapshot = slot.lock().await;
+        snapshot
+            .as_ref()
+            .map(|s| {
+                s.by_id
+                    .values()
+                    .filter(|item| item.name() == name)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// After a write that failed: when Scaleway said the object is busy or gone, the snapshot
     /// was wrong about it, so the next lookup lists the scope again.
     pub async fn after_failed_write(&self, scope: &str, error: &scaleway::Error) {

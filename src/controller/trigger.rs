@@ -313,6 +313,12 @@ async fn apply_steps(
     let secrets_digest = digest(&ctx.config.digest_key, &secret_values);
     let secret = secret_values.into_values().next();
     let previous = object.status.clone().unwrap_or_default();
+    let key = object_key(object);
+    let uncertain = !observing && ctx.uncertain_creates.pending(&key);
+    if uncertain {
+        // A create of ours may still land: list again rather than trust the snapshot.
+        ctx.triggers.invalidate(&target.cache_scope()).await;
+    }
     let remote = observe(object, ctx, &target, &name).await?;
     let secret_to_send = secret
         .clone()
@@ -367,6 +373,12 @@ async fn apply_steps(
                 Ok(created) => created,
                 Err(error) => {
                     ctx.triggers.invalidate(&cache_scope).await;
+                    if matches!(
+                        error,
+                        scaleway::Error::Timeout { .. } | scaleway::Error::Transport { .. }
+                    ) {
+                        ctx.uncertain_creates.lost(&key);
+                    }
                     return Err(Error::scaleway("create trigger")(error));
                 }
             };
@@ -405,7 +417,31 @@ async fn apply_steps(
             }
         }
     };
-    Ok(report(object, ctx, status, &remote, events, resync))
+    // Trigger names are not unique at Scaleway: remove extra triggers that carry our tag
+    // (a create that landed after its answer was lost, or a second replica's).
+    for extra in ctx.triggers.named(&cache_scope, &name).await {
+        if extra.id != remote.id && policy::may_delete_found(&extra.tags, &uid) {
+            match api.delete_trigger(&extra.id).await {
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(Error::scaleway("delete duplicate trigger")(error)),
+            }
+            ctx.triggers.remove(&cache_scope, &extra.id).await;
+            events.push((
+                "DuplicateDeleted",
+                format!(
+                    "deleted duplicate Scaleway trigger {} ({})",
+                    extra.name, extra.id
+                ),
+            ));
+        }
+    }
+    let mut report = report(object, ctx, status, &remote, events, resync);
+    if uncertain {
+        // Look again soon while a lost create may still land.
+        report.action = Action::requeue(std::time::Duration::from_secs(2));
+    }
+    Ok(report)
 }
 
 /// The report for a remote trigger as it now stands.

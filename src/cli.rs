@@ -75,12 +75,13 @@ pub struct RunArgs {
     /// (`serverless.scaleway.com/deletion-policy` annotation) leave it unset.
     #[arg(long, env = "DEFAULT_DELETION_POLICY", default_value = "Delete", value_parser = parse_deletion_policy)]
     pub default_deletion_policy: crate::crd::DeletionPolicy,
-    /// Calls per second to Scaleway, for the whole operator (every controller and every
-    /// credentials Secret); halved on each 429 and recovered gradually. 0 = unlimited.
-    #[arg(long, env = "SCALEWAY_RATE_LIMIT", default_value_t = 50.0)]
+    /// Requests per second to Scaleway, for the whole operator (every controller and every
+    /// credentials Secret); halved on a 429, held until its Retry-After, recovered
+    /// gradually. 0 = unlimited.
+    #[arg(long, env = "SCALEWAY_RATE_LIMIT", default_value_t = 20.0, value_parser = parse_rate)]
     pub scaleway_rate_limit: f64,
-    /// Calls that may go at once before the rate applies.
-    #[arg(long, env = "SCALEWAY_BURST", default_value_t = 100)]
+    /// Requests that may leave at once before --scaleway-rate-limit spaces them.
+    #[arg(long, env = "SCALEWAY_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
     pub scaleway_burst: u32,
     /// Watch only this Kubernetes namespace (default: all namespaces).
     #[arg(long, env = "WATCH_NAMESPACE")]
@@ -132,6 +133,15 @@ fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), Stri
         ));
     }
     Ok((kind.to_owned(), parse_duration(duration.trim())?))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!(
+            "expected requests per second, a number >= 0 (0 = unlimited), got {text:?}"
+        )),
+    }
 }
 
 fn parse_deletion_policy(text: &str) -> Result<crate::crd::DeletionPolicy, String> {
@@ -259,6 +269,32 @@ mod tests {
             args.default_deletion_policy,
             crate::crd::DeletionPolicy::Delete
         );
+        assert_eq!(
+            (args.scaleway_rate_limit, args.scaleway_burst),
+            (20.0, 40),
+            "rate limit defaults"
+        );
+        for (rate, burst, expected) in [("2.5", "5", (2.5, 5)), ("0", "1", (0.0, 1))] {
+            let limited = Cli::try_parse_from([
+                "scaleway-serverless-operator",
+                "run",
+                "--scaleway-rate-limit",
+                rate,
+                "--scaleway-burst",
+                burst,
+            ]);
+            let Ok(Cli {
+                command: Command::Run(limited),
+                ..
+            }) = limited
+            else {
+                panic!("rate limit flags did not parse: {limited:?}");
+            };
+            assert_eq!(
+                (limited.scaleway_rate_limit, limited.scaleway_burst),
+                expected
+            );
+        }
         let layered = Cli::try_parse_from([
             "scaleway-serverless-operator",
             "run",
@@ -295,6 +331,10 @@ mod tests {
             ["--kind-resync-period", "ServerlessThing=1m"],
             ["--kind-resync-period", "ServerlessTrigger"],
             ["--default-deletion-policy", "Keep"],
+            ["--scaleway-rate-limit", "fast"],
+            ["--scaleway-rate-limit", "-1"],
+            ["--scaleway-rate-limit", "NaN"],
+            ["--scaleway-burst", "0"],
         ] {
             assert!(
                 Cli::try_parse_from(["scaleway-serverless-operator", "run", bad[0], bad[1]])

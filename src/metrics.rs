@@ -143,20 +143,28 @@ impl Metrics {
                 histogram.count
             );
         }
-        if let Some(limiter) = self.limiter.lock().ok().and_then(|l| l.clone())
-            && let Some(rate) = limiter.current_rate()
-        {
-            let _ = writeln!(
-                out,
-                "# HELP {PREFIX}_scaleway_rate_limit Calls per second the client-side limiter allows now (lowered after 429 answers)."
-            );
-            let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_rate_limit gauge");
-            let _ = writeln!(out, "{PREFIX}_scaleway_rate_limit {rate}");
-            let _ = writeln!(
-                out,
-                "# HELP {PREFIX}_scaleway_throttled_total 429 answers that slowed the limiter down."
-            );
-            let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_throttled_total counter");
+        // Samples only when a limiter is in force (`--scaleway-rate-limit 0` = unlimited);
+        // 429 answers are also counted by `scaleway_requests_total{code="429"}`.
+        let limiter = self
+            .limiter
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .filter(RateLimiter::is_limited);
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_scaleway_rate_limit_current Requests per second the shared Scaleway rate limiter allows now (halved on a 429, recovered gradually)."
+        );
+        let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_rate_limit_current gauge");
+        if let Some(rate) = limiter.as_ref().and_then(RateLimiter::current_rate) {
+            let _ = writeln!(out, "{PREFIX}_scaleway_rate_limit_current {rate}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_scaleway_throttled_total 429 answers from Scaleway reported to the shared rate limiter."
+        );
+        let _ = writeln!(out, "# TYPE {PREFIX}_scaleway_throttled_total counter");
+        if let Some(limiter) = &limiter {
             let _ = writeln!(
                 out,
                 "{PREFIX}_scaleway_throttled_total {}",
@@ -239,6 +247,37 @@ mod tests {
         ));
         assert!(
             text.contains("# TYPE scaleway_serverless_operator_scaleway_requests_total counter")
+        );
+        assert!(
+            !text.contains("\nscaleway_serverless_operator_scaleway_rate_limit_current "),
+            "no sample without a limiter"
+        );
+    }
+
+    #[tokio::test]
+    async fn exposition_has_the_rate_limiter() {
+        let metrics = Metrics::default();
+        let limiter = RateLimiter::new(20.0, 40);
+        metrics.watch_rate_limiter(limiter.clone());
+        let text = metrics.encode();
+        assert!(
+            text.contains("# TYPE scaleway_serverless_operator_scaleway_rate_limit_current gauge")
+        );
+        assert!(text.contains("\nscaleway_serverless_operator_scaleway_rate_limit_current 20\n"));
+        assert!(text.contains("\nscaleway_serverless_operator_scaleway_throttled_total 0\n"));
+        let permit = limiter.acquire().await;
+        limiter.throttled(&permit, None);
+        let text = metrics.encode();
+        assert!(
+            text.contains("\nscaleway_serverless_operator_scaleway_rate_limit_current 10\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nscaleway_serverless_operator_scaleway_throttled_total 1\n"));
+        metrics.watch_rate_limiter(RateLimiter::unlimited());
+        assert!(
+            !metrics
+                .encode()
+                .contains("\nscaleway_serverless_operator_scaleway_rate_limit_current ")
         );
     }
 }

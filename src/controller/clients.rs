@@ -67,11 +67,17 @@ impl ClientPool {
         })
     }
 
-    /// The same pool, every client of it (the default one and those built later for
-    /// credentials Secrets) under one shared `limiter`.
+    /// The same pool, every client of it (the default one and those built for credentials
+    /// Secrets) under one shared `limiter`: one limit for the whole operator process. A pool
+    /// is unlimited until given one.
     pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
         if let Some(default) = self.default.as_mut() {
             default.client = default.client.clone().with_rate_limiter(limiter.clone());
+        }
+        if let Ok(clients) = self.by_key.get_mut() {
+            for client in clients.values_mut() {
+                *client = client.clone().with_rate_limiter(limiter.clone());
+            }
         }
         self.limiter = limiter;
         self
@@ -142,5 +148,30 @@ impl ClientPool {
             .into_iter()
             .collect();
         super::secrets::digest(&self.digest_key, &values).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_client_of_the_pool_shares_one_limiter() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let template = ClientConfig::new(SecretString::new("default-key"));
+        let unlimited = ClientPool::new(template.clone(), None, true, b"digest".to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !unlimited.rate_limiter().is_limited(),
+            "unlimited by default"
+        );
+        let pool = ClientPool::new(template, None, true, b"digest".to_vec())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_rate_limiter(RateLimiter::new(10.0, 1));
+        let default = pool.default_scope().unwrap_or_else(|e| panic!("{e}"));
+        let permit = default.client.rate_limiter().acquire().await;
+        default.client.rate_limiter().throttled(&permit, None);
+        assert_eq!(pool.rate_limiter().current_rate(), Some(5.0));
+        assert_eq!(pool.rate_limiter().throttled_total(), 1);
     }
 }

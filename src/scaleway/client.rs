@@ -135,7 +135,8 @@ impl CallStats {
     }
 }
 
-/// A Scaleway API client. Cheap to clone: clones share the connection pool and the stats.
+/// A Scaleway API client. Cheap to clone: clones share the connection pool, the stats and
+/// the rate limiter.
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
@@ -212,7 +213,13 @@ impl Client {
         self
     }
 
-    /// The same client, under `limiter` (shared by every client of the operator).
+    /// The rate limiter this client's calls wait for.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// The same client, under `limiter` (to share one limit between the clients of several
+    /// credentials). A client is unlimited until given one.
     pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.limiter = limiter;
         self
@@ -235,11 +242,13 @@ impl Client {
         async {
             let mut attempt = 1;
             loop {
-                self.limiter.acquire().await;
+                // Every attempt, retries included, waits for the shared limiter; a 429
+                // slows it down for every client of the operator.
+                let permit = self.limiter.acquire().await;
                 let result = self.attempt(&call).await;
                 let Err(error) = result else { return result };
                 if let Error::RateLimited { retry_after, .. } = &error {
-                    self.limiter.throttled(*retry_after);
+                    self.limiter.throttled(&permit, *retry_after);
                 }
                 let Some(delay) = self.retry_delay(&error, idempotent, attempt) else {
                     return Err(error);

@@ -15,5 +15,5 @@ pub use api::{MAX_PAGE_SIZE, PageRequest, Regional, ServiceInfo};
 pub use client::{BuildError, CallStats, Client, ClientConfig, RetryPolicy};
 pub use credentials::{Credentials, CredentialsError, DEFAULT_API_URL, REGIONS, check_region};
 pub use error::{Error, ErrorClass, InvalidArgument, Route};
-pub use rate_limit::RateLimiter;
+pub use rate_limit::{DEFAULT_RECOVERY_PERIOD, MAX_PAUSE, MIN_RATE, Permit, RateLimiter};
 pub use secret::{REDACTED, SecretString};

@@ -15,7 +15,7 @@ use scaleway_serverless_operator::crd::{
     self, ServerlessContainer, ServerlessNamespace, ServerlessTrigger,
 };
 use scaleway_serverless_operator::scaleway::types::{
-    ContainerFilter, ContainerSettings, CreateContainerRequest, Status, UpdateContainerRequest,
+    ContainerFilter, ContainerSettings, Status, UpdateContainerRequest,
 };
 use support::*;
 
@@ -363,26 +363,16 @@ async fn a_remote_error_is_reported_with_scalewarys_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
     let h = harness().await;
-    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
-    let namespace = h
-        .condition::<ServerlessNamespace>("demo", "Ready", "True")
-        .await;
-    let namespace_id = namespace.status.and_then(|s| s.id).unwrap_or_default();
+    let namespace_id = h.demo_namespace_id().await;
     let region = h.scaleway.region("fr-par");
     let filter = ContainerFilter {
         namespace_id: Some(namespace_id.clone()),
         ..Default::default()
     };
     // Someone else's container with the name we want.
-    let existing = region
-        .create_container(&CreateContainerRequest {
-            namespace_id: namespace_id.clone(),
-            name: "adopted".into(),
-            image: "x:1".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = h
+        .remote_container(&namespace_id, "adopted", "x:1", None)
+        .await;
     let creates = h.calls(POST_CONTAINERS);
     h.apply::<ServerlessContainer>(&container_yaml("adopted", ""))
         .await;
@@ -457,21 +447,16 @@ async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
     h.condition::<ServerlessContainer>("lost", "Paused", "True")
         .await;
     let lost_uid = lost.metadata.uid.clone().unwrap_or_default();
-    let orphan = region
-        .create_container(&CreateContainerRequest {
-            namespace_id: namespace_id.clone(),
-            name: "lost".into(),
-            image: "rg.fr-par.scw.cloud/demo/lost:1".into(),
-            settings: ContainerSettings {
-                tags: Some(vec![format!(
-                    "serverless.scaleway.com/owner-uid={lost_uid}"
-                )]),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let orphan = h
+        .remote_container(
+            &namespace_id,
+            "lost",
+            "rg.fr-par.scw.cloud/demo/lost:1",
+            Some(vec![format!(
+                "serverless.scaleway.com/owner-uid={lost_uid}"
+            )]),
+        )
+        .await;
     h.api::<ServerlessContainer>()
         .patch(
             "lost",
@@ -504,21 +489,11 @@ async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_only_reports_and_never_writes() {
     let h = harness().await;
-    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
-    let namespace = h
-        .condition::<ServerlessNamespace>("demo", "Ready", "True")
-        .await;
-    let namespace_id = namespace.status.and_then(|s| s.id).unwrap_or_default();
+    let namespace_id = h.demo_namespace_id().await;
     let region = h.scaleway.region("fr-par");
-    let existing = region
-        .create_container(&CreateContainerRequest {
-            namespace_id: namespace_id.clone(),
-            name: "watched".into(),
-            image: "console:7".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let existing = h
+        .remote_container(&namespace_id, "watched", "console:7", None)
+        .await;
     let creates = h.calls(POST_CONTAINERS);
     h.apply::<ServerlessContainer>(&container_yaml("watched", "  managementPolicy: Observe\n"))
         .await;

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
-use super::conditions::{self, Assessment};
+use super::conditions::Assessment;
 use super::container_plan::{Desired, Plan, plan, update_for};
 use super::context::Context;
 use super::error::Error;
 use super::exports;
 use super::observe::{Lookup, find_fresh};
 use super::parents;
-use super::policy::{self, Claim, Credentials};
+use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
@@ -77,35 +77,14 @@ async fn parent(
             namespace_id,
         });
     };
-    let usable = |n: &ServerlessNamespace| {
-        n.status
-            .as_ref()
-            .is_some_and(|s| s.id.is_some() && conditions::is_ready(&s.conditions))
-    };
-    let namespace = parents::referenced(
+    let parent = parents::ready::<ServerlessNamespace>(
         &ctx.kube,
         ctx.parents.namespaces.get(),
         &k8s_namespace,
         &reference.name,
-        usable,
-        "read ServerlessNamespace",
     )
-    .await?
-    .ok_or_else(|| {
-        Error::DependencyNotReady(format!("ServerlessNamespace {} not found", reference.name))
-    })?;
-    let status = namespace.status.as_ref();
-    let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
-    let (Some(namespace_id), Some(region), true) = (
-        status.and_then(|s| s.id.clone()),
-        status.and_then(|s| s.region.clone()),
-        ready,
-    ) else {
-        return Err(Error::DependencyNotReady(format!(
-            "ServerlessNamespace {} is not Ready yet",
-            reference.name
-        )));
-    };
+    .await?;
+    let (namespace, namespace_id, region) = (parent.object, parent.id, parent.region);
     // The namespace's credentials, layered the same way as for the namespace itself.
     let explicit = namespace
         .spec
@@ -216,21 +195,7 @@ async fn apply_steps(
         effective: Some(policy::effective(ctx, object, &parent.credentials).await),
         ..previous.clone()
     };
-    if let Some(found) = &remote {
-        let what = format!("Scaleway container {} ({})", found.name, found.id);
-        let claim = policy::claim(
-            &what,
-            previous.id.as_deref(),
-            &found.id,
-            &found.tags,
-            &uid,
-            object.spec.management_policy,
-            object.spec.adoption_policy,
-        )?;
-        if claim == Claim::Adopted {
-            events.push(("Adopted", format!("adopted existing {what}")));
-        }
-    }
+    events.extend(policy::check_claim(object, remote.as_ref())?);
     if observing {
         let remote = remote.ok_or_else(|| {
             Error::RemoteNotFound(format!(

@@ -8,7 +8,7 @@ use kube::{Api, ResourceExt};
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
-use super::policy::{self, Claim, Credentials};
+use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
@@ -178,21 +178,7 @@ async fn apply_steps(
         effective: Some(policy::effective(ctx, object, &placement.credentials).await),
         ..previous.clone()
     };
-    if let Some(found) = &remote {
-        let what = format!("Scaleway namespace {} ({})", found.name, found.id);
-        let claim = policy::claim(
-            &what,
-            previous.id.as_deref(),
-            &found.id,
-            &found.tags,
-            &uid,
-            object.spec.management_policy,
-            object.spec.adoption_policy,
-        )?;
-        if claim == Claim::Adopted {
-            events.push(("Adopted", format!("adopted existing {what}")));
-        }
-    }
+    events.extend(policy::check_claim(object, remote.as_ref())?);
     let resync = policy::effective_resync(ctx, object);
     if observing {
         let remote = remote.ok_or_else(|| {

@@ -18,6 +18,8 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Life-cycle status.
     fn status(&self) -> &Status;
+    /// Tags (where the ownership tag is).
+    fn tags(&self) -> &[String];
 }
 
 macro_rules! remote_object {
@@ -31,6 +33,9 @@ macro_rules! remote_object {
             }
             fn status(&self) -> &Status {
                 &self.status
+            }
+            fn tags(&self) -> &[String] {
+                &self.tags
             }
         }
     };

@@ -9,7 +9,9 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
+use super::conditions;
 use super::error::Error;
+use super::reconciler::Managed;
 use crate::crd::{ServerlessContainer, ServerlessNamespace};
 
 /// The stores of the kinds other objects reference (set when the controllers start).
@@ -52,4 +54,48 @@ where
         .await
         .map_err(Error::kube(action))?
         .map(Arc::new))
+}
+
+/// A referenced object that is Ready, with its remote ID and region: what a child needs
+/// from its parent. Missing or not Ready yet is a dependency to wait for.
+pub struct ReadyParent<K> {
+    /// The object.
+    pub object: Arc<K>,
+    /// Its Scaleway ID.
+    pub id: String,
+    /// Its region.
+    pub region: String,
+}
+
+/// Reads `name` (of kind `K`, in `namespace`) through `store` and checks that it is Ready.
+pub async fn ready<K: Managed>(
+    kube: &kube::Client,
+    store: Option<&Store<K>>,
+    namespace: &str,
+    name: &str,
+) -> Result<ReadyParent<K>, Error> {
+    let usable = |object: &K| {
+        object.remote_id().is_some()
+            && object.region().is_some()
+            && object
+                .status()
+                .is_some_and(|s| conditions::is_ready(K::conditions(s)))
+    };
+    let object = referenced(
+        kube,
+        store,
+        namespace,
+        name,
+        usable,
+        "read a referenced object",
+    )
+    .await?
+    .ok_or_else(|| Error::DependencyNotReady(format!("{} {name} not found", K::KIND)))?;
+    match (usable(&object), object.remote_id(), object.region()) {
+        (true, Some(id), Some(region)) => Ok(ReadyParent { object, id, region }),
+        _ => Err(Error::DependencyNotReady(format!(
+            "{} {name} is not Ready yet",
+            K::KIND
+        ))),
+    }
 }

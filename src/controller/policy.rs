@@ -13,6 +13,7 @@ use kube::{Api, ResourceExt};
 use super::clients::Scoped;
 use super::context::Context;
 use super::error::Error;
+use super::observe::RemoteObject;
 use super::reconciler::Managed;
 use super::secrets::SecretReader;
 use crate::crd::{
@@ -277,6 +278,33 @@ pub fn claim(
             "{what} already exists and was not created for this object: set spec.adoptionPolicy: Adopt to manage it, spec.managementPolicy: Observe to only report it, or choose another spec.name"
         ))),
     }
+}
+
+/// Checks that `object` may take the remote object it found (see [`claim`]); returns the
+/// `Adopted` event to publish when it was taken over now.
+pub fn check_claim<K: Managed, T: RemoteObject>(
+    object: &K,
+    remote: Option<&T>,
+) -> Result<Option<(&'static str, String)>, Error> {
+    let Some(found) = remote else {
+        return Ok(None);
+    };
+    let what = format!(
+        "Scaleway {} {} ({})",
+        K::KIND.trim_start_matches("Serverless").to_lowercase(),
+        found.name(),
+        found.id()
+    );
+    let claimed = claim(
+        &what,
+        object.remote_id().as_deref(),
+        found.id(),
+        found.tags(),
+        &object.uid().unwrap_or_default(),
+        object.management(),
+        object.adoption(),
+    )?;
+    Ok((claimed == Claim::Adopted).then(|| ("Adopted", format!("adopted existing {what}"))))
 }
 
 /// Whether a deletion may delete a remote resource found by name (no ID in status): only

@@ -59,6 +59,8 @@ pub trait Managed:
     fn deletion_policy(&self) -> Option<DeletionPolicy>;
     /// The remote ID recorded in status.
     fn remote_id(&self) -> Option<String>;
+    /// The region recorded in status.
+    fn region(&self) -> Option<String>;
 }
 
 /// Implements [`Managed`] for a kind whose status has `conditions` and `observed_generation`.
@@ -94,6 +96,9 @@ macro_rules! managed {
             }
             fn remote_id(&self) -> Option<String> {
                 self.status.as_ref().and_then(|s| s.id.clone())
+            }
+            fn region(&self) -> Option<String> {
+                self.status.as_ref().and_then(|s| s.region.clone())
             }
         }
     };

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
-use super::conditions;
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
 use super::parents;
-use super::policy::{self, Claim, Credentials};
+use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
@@ -74,35 +73,14 @@ async fn target(
             container_id,
         });
     };
-    let usable = |c: &ServerlessContainer| {
-        c.status
-            .as_ref()
-            .is_some_and(|s| s.id.is_some() && conditions::is_ready(&s.conditions))
-    };
-    let container = parents::referenced(
+    let parent = parents::ready::<ServerlessContainer>(
         &ctx.kube,
         ctx.parents.containers.get(),
         &k8s_namespace,
         &reference.name,
-        usable,
-        "read ServerlessContainer",
     )
-    .await?
-    .ok_or_else(|| {
-        Error::DependencyNotReady(format!("ServerlessContainer {} not found", reference.name))
-    })?;
-    let status = container.status.as_ref();
-    let ready = status.is_some_and(|s| conditions::is_ready(&s.conditions));
-    let (Some(container_id), Some(region), true) = (
-        status.and_then(|s| s.id.clone()),
-        status.and_then(|s| s.region.clone()),
-        ready,
-    ) else {
-        return Err(Error::DependencyNotReady(format!(
-            "ServerlessContainer {} is not Ready yet",
-            reference.name
-        )));
-    };
+    .await?;
+    let (container, container_id, region) = (parent.object, parent.id, parent.region);
     // The container's credentials are its namespace's.
     let credentials = match &container.spec.namespace_ref {
         Some(namespace) => parents::referenced(
@@ -333,21 +311,7 @@ async fn apply_steps(
         effective: Some(policy::effective(ctx, object, &target.credentials).await),
         ..previous.clone()
     };
-    if let Some(found) = &remote {
-        let what = format!("Scaleway trigger {} ({})", found.name, found.id);
-        let claim = policy::claim(
-            &what,
-            previous.id.as_deref(),
-            &found.id,
-            &found.tags,
-            &uid,
-            spec.management_policy,
-            spec.adoption_policy,
-        )?;
-        if claim == Claim::Adopted {
-            events.push(("Adopted", format!("adopted existing {what}")));
-        }
-    }
+    events.extend(policy::check_claim(object, remote.as_ref())?);
     let resync = policy::effective_resync(ctx, object);
     if observing {
         let remote = remote.ok_or_else(|| {

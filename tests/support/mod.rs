@@ -398,6 +398,40 @@ pub fn lease_settings(holder: &str) -> LeaseSettings {
 }
 
 impl Harness {
+    /// Applies the `demo` ServerlessNamespace and returns its Scaleway ID once Ready.
+    pub async fn demo_namespace_id(&self) -> String {
+        self.apply::<crd::ServerlessNamespace>(NAMESPACE_YAML).await;
+        let namespace = self
+            .condition::<crd::ServerlessNamespace>("demo", "Ready", "True")
+            .await;
+        namespace.status.and_then(|s| s.id).unwrap_or_default()
+    }
+
+    /// Creates a container at Scaleway directly, as someone else would (with `tags`).
+    pub async fn remote_container(
+        &self,
+        namespace_id: &str,
+        name: &str,
+        image: &str,
+        tags: Option<Vec<String>>,
+    ) -> scaleway_serverless_operator::scaleway::types::Container {
+        let request = scaleway_serverless_operator::scaleway::types::CreateContainerRequest {
+            namespace_id: namespace_id.to_owned(),
+            name: name.to_owned(),
+            image: image.to_owned(),
+            settings: scaleway_serverless_operator::scaleway::types::ContainerSettings {
+                tags,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.scaleway
+            .region("fr-par")
+            .create_container(&request)
+            .await
+            .unwrap_or_else(|e| panic!("create remote container {name}: {e}"))
+    }
+
     pub fn api<K>(&self) -> Api<K>
     where
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,

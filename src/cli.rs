@@ -115,10 +115,11 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The kinds whose resync period can be set on their own.
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 4] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
+    "ServerlessDomain",
 ];
 
 fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), String> {

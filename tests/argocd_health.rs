@@ -10,10 +10,11 @@ use serde_json::{Value as Json, json};
 const SCRIPT: &str = include_str!("../deploy/argocd/health.lua");
 const CONFIG_MAP: &str = include_str!("../deploy/argocd/argocd-cm.yaml");
 const GROUP: &str = "serverless.scaleway.com";
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 4] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
+    "ServerlessDomain",
 ];
 
 /// What Argo CD reads from the script: `hs.status` and `hs.message`.

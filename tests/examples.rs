@@ -4,7 +4,7 @@ use std::path::Path;
 
 use kube::core::cel::validate_cel;
 use scaleway_serverless_operator::crd::{
-    ServerlessContainer, ServerlessNamespace, ServerlessTrigger,
+    ServerlessContainer, ServerlessDomain, ServerlessNamespace, ServerlessTrigger,
 };
 
 fn documents() -> Vec<(String, serde_json::Value)> {
@@ -37,6 +37,8 @@ fn examples_are_valid_objects_of_our_kinds() {
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "ServerlessTrigger" => serde_json::from_value::<ServerlessTrigger>(doc)
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessDomain" => serde_json::from_value::<ServerlessDomain>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "Secret" => Ok(Ok(())),
             other => panic!("{file}: unexpected kind {other}"),
         };
@@ -50,6 +52,7 @@ fn examples_are_valid_objects_of_our_kinds() {
         "ServerlessNamespace",
         "ServerlessContainer",
         "ServerlessTrigger",
+        "ServerlessDomain",
         "Secret",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "examples/ has no {kind}");

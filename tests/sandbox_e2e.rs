@@ -278,6 +278,7 @@ async fn readme_walkthrough_with_kubectl() {
         "secret/web-secrets created",
         "serverlesscontainer.serverless.scaleway.com/web created",
         "serverlesstrigger.serverless.scaleway.com/nightly created",
+        "serverlessdomain.serverless.scaleway.com/api created",
     ] {
         assert!(applied.contains(object), "{applied}");
     }
@@ -289,6 +290,7 @@ async fn readme_walkthrough_with_kubectl() {
         "serverlessnamespace/demo",
         "serverlesscontainer/web",
         "serverlesstrigger/nightly",
+        "serverlessdomain/api",
         "--timeout=60s",
     ])
     .await;
@@ -301,6 +303,9 @@ async fn readme_walkthrough_with_kubectl() {
     assert_eq!(w.remote("namespaces").len(), 1);
     assert_eq!(w.remote("namespaces")[0]["name"], "demo");
     assert_eq!(w.remote("triggers").len(), 1);
+    let domains = w.remote("domains");
+    assert_eq!(domains.len(), 1, "{domains:?}");
+    assert_eq!(domains[0]["hostname"], "api.example.com");
 
     // The endpoint, with -o jsonpath, is the one Scaleway reports.
     let endpoint = w
@@ -389,8 +394,9 @@ async fn readme_walkthrough_with_kubectl() {
             w.emulator.count_resources("namespaces"),
             w.emulator.count_resources("containers"),
             w.emulator.count_resources("triggers"),
+            w.emulator.count_resources("domains"),
         ];
-        if counts == [0, 0, 0] {
+        if counts == [0, 0, 0, 0] {
             Ok(())
         } else {
             Err(format!("{counts:?}"))

@@ -19,7 +19,7 @@ use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
     ManagementPolicy, PolicySource, ServerlessContainer, ServerlessContainerStatus,
-    ServerlessNamespace, ServerlessTrigger,
+    ServerlessDomain, ServerlessNamespace, ServerlessTrigger,
 };
 use crate::scaleway::types::{Container, ContainerFilter};
 
@@ -322,7 +322,8 @@ fn remote_id(remote: &Option<Container>) -> String {
     remote.as_ref().map(|r| r.id.clone()).unwrap_or_default()
 }
 
-/// Deletion: honours the policy, waits for triggers that reference this container, then
+/// Deletion: honours the policy, waits for triggers and domains that reference this
+/// container, then
 /// deletes the remote container and waits until it is gone.
 async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
@@ -331,6 +332,7 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         return done;
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
     let triggers: Api<ServerlessTrigger> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
     let dependents = triggers
         .list(&Default::default())
@@ -342,10 +344,25 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             t.spec
                 .container_ref
                 .as_ref()
-                .is_some_and(|r| r.name == object.name_any())
+                .is_some_and(|r| r.name == name)
         })
         .count();
     reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessTrigger").await?;
+    let domains: Api<ServerlessDomain> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+    let dependents = domains
+        .list(&Default::default())
+        .await
+        .map_err(Error::kube("list ServerlessDomains"))?
+        .items
+        .iter()
+        .filter(|d| {
+            d.spec
+                .container_ref
+                .as_ref()
+                .is_some_and(|r| r.name == name)
+        })
+        .count();
+    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessDomain").await?;
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     // The parent may be gone already: fall back to what status recorded.
     let parent = match parent(object, &ctx, &mut secrets).await {

@@ -13,7 +13,7 @@ use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
-use crate::scaleway::types::{Container, Namespace, Trigger};
+use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// Settings of the controllers.
 #[derive(Clone, Debug)]
@@ -139,6 +139,8 @@ pub struct Context {
     pub containers: RemoteCache<Container>,
     /// Remote triggers by (credentials, region, container).
     pub triggers: RemoteCache<Trigger>,
+    /// Remote domains by (credentials, region, container).
+    pub domains: RemoteCache<Domain>,
     /// Event recorder, shared so that repeated events aggregate.
     pub recorder: Recorder,
     /// Retry and poll counters.
@@ -212,6 +214,7 @@ impl Context {
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),
+            domains: RemoteCache::new(),
             kube,
             clients,
             config,

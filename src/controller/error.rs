@@ -45,6 +45,10 @@ pub enum Error {
     /// the adoption policy does not allow taking it over.
     #[error("{0}")]
     AdoptionRequired(String),
+    /// The hostname of a domain is bound at Scaleway to something this object does not own
+    /// (hostnames are unique across Scaleway).
+    #[error("{0}")]
+    HostnameTaken(String),
     /// Observe-only: the remote object to report does not exist.
     #[error("{0}")]
     RemoteNotFound(String),
@@ -105,6 +109,7 @@ impl Error {
             Self::NameConflict(_) => "NameConflict",
             Self::AdoptionRequired(_) => "AdoptionRequired",
             Self::RemoteNotFound(_) => "RemoteNotFound",
+            Self::HostnameTaken(_) => "HostnameTaken",
             Self::Export { .. } => "ExportFailed",
             Self::Deleting(_) => "Deleting",
         }
@@ -135,9 +140,11 @@ impl Error {
             }
             // Someone may create it; look again at the resync pace, not in a loop.
             Self::RemoteNotFound(_) => Recovery::Resync,
-            Self::DependencyNotReady(_) | Self::SecretNotFound(_) | Self::Credentials(_) => {
-                Recovery::WaitForDependency
-            }
+            // The other binding may be removed: look again slowly.
+            Self::DependencyNotReady(_)
+            | Self::SecretNotFound(_)
+            | Self::Credentials(_)
+            | Self::HostnameTaken(_) => Recovery::WaitForDependency,
             Self::Deleting(_) => Recovery::Poll,
         }
     }

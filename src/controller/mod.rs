@@ -4,7 +4,9 @@ pub mod clients;
 pub mod conditions;
 mod container;
 pub mod container_plan;
+mod container_target;
 pub mod context;
+mod domain;
 pub mod error;
 pub mod exports;
 mod namespace;
@@ -30,7 +32,7 @@ pub use context::{Context, OperatorConfig};
 pub use error::Error;
 pub use reconciler::FINALIZER;
 
-use crate::crd::{ServerlessContainer, ServerlessNamespace, ServerlessTrigger};
+use crate::crd::{ServerlessContainer, ServerlessDomain, ServerlessNamespace, ServerlessTrigger};
 use reconciler::{Managed, error_policy, spec_or_lifecycle};
 
 /// Which Kubernetes namespaces the operator watches.
@@ -189,12 +191,13 @@ fn controller_config(ctx: &Context) -> kube::runtime::controller::Config {
     kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency)
 }
 
-/// Runs the three controllers until SIGTERM / Ctrl-C. Checks first that the CRDs are served.
+/// Runs the controllers until SIGTERM / Ctrl-C. Checks first that the CRDs are served.
 pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let client = ctx.kube.clone();
     check_served::<ServerlessNamespace>(&client, &scope).await?;
     check_served::<ServerlessContainer>(&client, &scope).await?;
     check_served::<ServerlessTrigger>(&client, &scope).await?;
+    check_served::<ServerlessDomain>(&client, &scope).await?;
     let secrets: Api<Secret> = api(&client, &scope);
     let related = watcher::Config::default();
 
@@ -203,6 +206,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let (container_store, container_stream) =
         main_stream(api::<ServerlessContainer>(&client, &scope));
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
+    let (domain_store, domain_stream) = main_stream(api::<ServerlessDomain>(&client, &scope));
 
     let _ = ctx.parents.namespaces.set(namespace_store.clone());
     let _ = ctx.parents.containers.set(container_store.clone());
@@ -271,6 +275,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let containers = {
         let for_namespaces = container_store.clone();
         let for_triggers = container_store.clone();
+        let for_domains = container_store.clone();
         let for_secrets = container_store.clone();
         let namespaces_for_secrets = namespace_store.clone();
         Controller::for_stream(container_stream, container_store.clone())
@@ -302,6 +307,22 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                         .map(|r| r.name.clone())
                         .unwrap_or_default();
                     referring(&for_triggers, trigger.namespace(), |c| {
+                        c.name_any() == name && c.meta().deletion_timestamp.is_some()
+                    })
+                },
+            )
+            // ... and for its domains.
+            .watches(
+                api::<ServerlessDomain>(&client, &scope),
+                related.clone(),
+                move |domain| {
+                    let name = domain
+                        .spec
+                        .container_ref
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default();
+                    referring(&for_domains, domain.namespace(), |c| {
                         c.name_any() == name && c.meta().deletion_timestamp.is_some()
                     })
                 },
@@ -357,7 +378,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                     })
                 },
             )
-            .watches(secrets, related, move |secret| {
+            .watches(secrets.clone(), related.clone(), move |secret| {
                 let name = secret.name_any();
                 referring(&for_secrets, secret.namespace(), |t| {
                     t.spec
@@ -381,6 +402,34 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             .for_each(log_result("ServerlessTrigger"))
     };
 
+    let domains = {
+        let for_containers = domain_store.clone();
+        Controller::for_stream(domain_stream, domain_store.clone())
+            // A container that becomes Ready (or gets its endpoint) wakes its domains.
+            .watches(
+                api::<ServerlessContainer>(&client, &scope),
+                related,
+                move |container| {
+                    let name = container.name_any();
+                    referring(&for_containers, container.namespace(), |d| {
+                        d.spec
+                            .container_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                    })
+                },
+            )
+            .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
+            .shutdown_on_signal()
+            .run(
+                domain::reconcile,
+                error_policy::<ServerlessDomain>,
+                ctx.clone(),
+            )
+            .for_each(log_result("ServerlessDomain"))
+    };
+
     ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| {
         n.status.as_ref().map(|s| s.conditions.clone())
     });
@@ -390,7 +439,10 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     ready_gauge(&ctx, "ServerlessTrigger", trigger_store.clone(), |t| {
         t.status.as_ref().map(|s| s.conditions.clone())
     });
+    ready_gauge(&ctx, "ServerlessDomain", domain_store.clone(), |d| {
+        d.status.as_ref().map(|s| s.conditions.clone())
+    });
     tracing::info!("controllers started");
-    futures::join!(namespaces, containers, triggers);
+    futures::join!(namespaces, containers, triggers, domains);
     Ok(())
 }

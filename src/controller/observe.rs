@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::scaleway;
-use crate::scaleway::types::{Container, Namespace, Status, Trigger};
+use crate::scaleway::types::{Container, Domain, Namespace, Status, Trigger};
 
 /// A remote object as the cache needs to see it.
 pub trait RemoteObject: Clone + Send + Sync + 'static {
@@ -43,6 +43,22 @@ macro_rules! remote_object {
 remote_object!(Namespace);
 remote_object!(Container);
 remote_object!(Trigger);
+
+/// A domain's hostname is its name: unique at Scaleway.
+impl RemoteObject for Domain {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.hostname
+    }
+    fn status(&self) -> &Status {
+        &self.status
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
 
 struct Snapshot<T> {
     fetched_at: Instant,

@@ -37,6 +37,12 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         api_group: crate::crd::GROUP,
+        resource: "serverlessdomains",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
         resource: "serverlessnamespaces/status",
         verbs: &["patch"],
         why: "write status",
@@ -50,6 +56,12 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         api_group: crate::crd::GROUP,
         resource: "serverlesstriggers/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessdomains/status",
         verbs: &["patch"],
         why: "write status",
     },

@@ -6,17 +6,16 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
+use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
-use super::parents;
-use super::policy::{self, Credentials};
+use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    self, ManagementPolicy, PolicySource, ServerlessContainer, ServerlessTrigger,
-    ServerlessTriggerSpec, ServerlessTriggerStatus,
+    self, ManagementPolicy, ServerlessTrigger, ServerlessTriggerSpec, ServerlessTriggerStatus,
 };
 use crate::scaleway::types::{
     CreateTriggerRequest, CronConfig, DestinationConfig, HttpMethod, NatsConfigRequest,
@@ -35,74 +34,24 @@ pub async fn reconcile(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Res
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 
-/// The container a trigger calls, and how to reach it.
-struct Target {
-    credentials: Credentials,
-    region: String,
-    container_id: String,
-}
-
-impl Target {
-    fn cache_scope(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.credentials.scope.identity, self.region, self.container_id
-        )
-    }
-}
-
 async fn target(
     object: &ServerlessTrigger,
     ctx: &Context,
     secrets: &mut SecretReader,
 ) -> Result<Target, Error> {
     let spec = &object.spec;
-    let k8s_namespace = object.namespace().unwrap_or_default();
-    let Some(reference) = &spec.container_ref else {
-        let container_id = spec
-            .container_id
-            .clone()
-            .ok_or_else(|| Error::InvalidSpec("set containerRef or containerId".into()))?;
-        let region = spec
-            .region
-            .clone()
-            .unwrap_or_else(|| ctx.config.default_region.clone());
-        return Ok(Target {
-            credentials: policy::credentials(ctx, secrets, &k8s_namespace, None).await?,
-            region,
-            container_id,
-        });
+    let choice = ContainerChoice {
+        reference: spec.container_ref.as_ref(),
+        id: spec.container_id.as_deref(),
+        region: spec.region.as_deref(),
     };
-    let parent = parents::ready::<ServerlessContainer>(
-        &ctx.kube,
-        ctx.parents.containers.get(),
-        &k8s_namespace,
-        &reference.name,
+    container_target::resolve(
+        ctx,
+        secrets,
+        &object.namespace().unwrap_or_default(),
+        choice,
     )
-    .await?;
-    let (container, container_id, region) = (parent.object, parent.id, parent.region);
-    // The container's credentials are its namespace's.
-    let credentials = match &container.spec.namespace_ref {
-        Some(namespace) => parents::referenced(
-            &ctx.kube,
-            ctx.parents.namespaces.get(),
-            &k8s_namespace,
-            &namespace.name,
-            |_| true,
-            "read ServerlessNamespace",
-        )
-        .await?
-        .and_then(|n| n.spec.credentials_secret_ref.clone()),
-        None => None,
-    };
-    let explicit = credentials
-        .as_ref()
-        .map(|secret| (secret.name.as_str(), PolicySource::Parent));
-    Ok(Target {
-        credentials: policy::credentials(ctx, secrets, &k8s_namespace, explicit).await?,
-        region,
-        container_id,
-    })
+    .await
 }
 
 /// The source's secret, read from its Secret: (name for the digest, value).

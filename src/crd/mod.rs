@@ -1,8 +1,10 @@
-//! The custom resources: `ServerlessNamespace`, `ServerlessContainer`, `ServerlessTrigger`
+//! The custom resources: `ServerlessNamespace`, `ServerlessContainer`, `ServerlessTrigger`,
+//! `ServerlessDomain`
 //! (group `serverless.scaleway.com`, version `v1alpha1`, category `serverless`).
 
 mod common;
 mod container;
+mod domain;
 mod namespace;
 pub mod reference;
 mod trigger;
@@ -19,6 +21,7 @@ pub use container::{
     Export, ExportKind, HttpGetProbe, Privacy, Probe, Protocol, Sandbox, Scaling,
     ServerlessContainer, ServerlessContainerSpec, ServerlessContainerStatus, TcpProbe,
 };
+pub use domain::{ServerlessDomain, ServerlessDomainSpec, ServerlessDomainStatus};
 pub use namespace::{ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus};
 pub use trigger::{
     CronSource, Destination, HttpMethod, NatsSource, ServerlessTrigger, ServerlessTriggerSpec,
@@ -34,6 +37,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         ServerlessNamespace::crd(),
         ServerlessContainer::crd(),
         ServerlessTrigger::crd(),
+        ServerlessDomain::crd(),
     ]
 }
 
@@ -150,6 +154,72 @@ mod tests {
         assert!(format!("{:?}", validate_cel(&both)).contains("exactly one of cron, sqs and nats"));
         let switched = trigger(serde_json::json!({"containerRef": {"name": "web"}, "nats": nats}));
         assert!(format!("{:?}", validate_cel_update(&switched, &valid)).contains("kind of source"));
+    }
+
+    fn domain(spec: serde_json::Value) -> ServerlessDomain {
+        let object = serde_json::json!({
+            "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessDomain",
+            "metadata": {"name": "api", "namespace": "default"}, "spec": spec
+        });
+        serde_json::from_value(object).unwrap_or_else(|e| panic!("fixture: {e}"))
+    }
+
+    #[test]
+    fn domain_rules_need_one_container_and_keep_the_hostname() {
+        let valid = domain(
+            serde_json::json!({"containerRef": {"name": "web"}, "hostname": "api.example.com"}),
+        );
+        assert!(validate_cel(&valid).is_ok(), "{:?}", validate_cel(&valid));
+        let both = domain(serde_json::json!({"containerRef": {"name": "web"},
+            "containerId": "x", "hostname": "api.example.com"}));
+        assert!(format!("{:?}", validate_cel(&both)).contains("exactly one of containerRef"));
+        let renamed = domain(
+            serde_json::json!({"containerRef": {"name": "web"}, "hostname": "www.example.com"}),
+        );
+        assert!(
+            format!("{:?}", validate_cel_update(&renamed, &valid))
+                .contains("hostname is immutable")
+        );
+        let moved = domain(
+            serde_json::json!({"containerRef": {"name": "api"}, "hostname": "api.example.com"}),
+        );
+        assert!(
+            format!("{:?}", validate_cel_update(&moved, &valid))
+                .contains("containerRef is immutable")
+        );
+    }
+
+    #[test]
+    fn domain_hostname_pattern_accepts_dns_names_only() {
+        let schema = serde_json::to_value(ServerlessDomain::crd()).unwrap_or_default();
+        let pattern = schema
+            .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/hostname/pattern")
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        // The API server evaluates patterns with an RE2-style engine, as CEL's matches() does.
+        use kube::core::cel::cel;
+        let program =
+            cel::Program::compile("value.matches(pattern)").unwrap_or_else(|e| panic!("{e}"));
+        let matches = |text: &str| {
+            let mut context = cel::Context::default();
+            context.add_variable_from_value("value", text.to_owned());
+            context.add_variable_from_value("pattern", pattern.clone());
+            matches!(program.execute(&context), Ok(cel::Value::Bool(true)))
+        };
+        for good in ["api.example.com", "a-b.c.example.io", "x1.io"] {
+            assert!(matches(good), "{good}");
+        }
+        for bad in [
+            "API.example.com",
+            "localhost",
+            "-a.example.com",
+            "a..b",
+            "a.example.com.",
+            "a_b.example.com",
+        ] {
+            assert!(!matches(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -326,13 +326,17 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let started = Instant::now();
     let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
     let mut first_reconcile = None;
+    let mut namespaces_at = None;
     let poll_interval = Duration::from_millis((total as u64 / 10).clamp(20, 1000));
     let converge = loop {
         if first_reconcile.is_none() && reconciled_any(&apiserver.server) {
             first_reconcile = Some(started.elapsed());
         }
-        let ready = ready_count(&apiserver.server, "serverlesscontainers")
-            + ready_count(&apiserver.server, "serverlessnamespaces");
+        let namespaces_ready = ready_count(&apiserver.server, "serverlessnamespaces");
+        if namespaces_at.is_none() && namespaces_ready == config.namespaces {
+            namespaces_at = Some(started.elapsed());
+        }
+        let ready = ready_count(&apiserver.server, "serverlesscontainers") + namespaces_ready;
         if ready == total {
             break started.elapsed();
         }
@@ -377,6 +381,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         first_reconcile_ms: first_reconcile
             .map(|d| d.as_secs_f64() * 1000.0)
             .unwrap_or(f64::NAN),
+        namespaces_ready_seconds: namespaces_at.map_or(f64::NAN, |d| d.as_secs_f64()),
         transition_delay_ms: config.transition_delay.as_millis() as u64,
         resync_seconds: config.resync_period.as_secs_f64(),
     })

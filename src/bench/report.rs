@@ -27,6 +27,9 @@ pub struct Report {
     pub reconciles_per_second: f64,
     /// From the operator's start to its first status write.
     pub first_reconcile_ms: f64,
+    /// From the operator's start until every ServerlessNamespace is Ready (the first of the
+    /// two life-cycle stages).
+    pub namespaces_ready_seconds: f64,
     /// The emulator's life-cycle delay.
     pub transition_delay_ms: u64,
     /// The operator's resync period.
@@ -93,6 +96,11 @@ impl Report {
                 ),
             ),
             (
+                "namespaces Ready after (s)",
+                format!("{:.2}", self.namespaces_ready_seconds),
+                String::new(),
+            ),
+            (
                 "reconciles / s",
                 format!("{:.0}", self.reconciles_per_second),
                 String::new(),
@@ -135,6 +143,7 @@ mod tests {
             peak_rss_mib: 30.0,
             reconciles_per_second: 100.0,
             first_reconcile_ms: 200.0,
+            namespaces_ready_seconds: 1.1,
             transition_delay_ms: 1000,
             resync_seconds: 5.0,
         };

@@ -96,31 +96,86 @@ impl Backoff {
     }
 }
 
-/// When to look again at an object that Scaleway is still working on: a quarter of the time
-/// already waited (at least `min`, at most `max`), so a transition of any length is seen at
-/// most about 25% late, with few calls for long ones.
+/// When to look again at an object that Scaleway is still working on.
+///
+/// Each kind of transition (`ServerlessContainer:creating`, …) has a typical duration,
+/// learned from the transitions seen so far (a moving average). The first poll is placed just
+/// before that typical time, and later ones a quarter of the time already waited apart (at
+/// least `min`, at most `max`), so a transition is seen at most about 25% late and usually
+/// within one poll of the typical time, with two or three polls instead of one every `min`.
 #[derive(Debug, Default)]
 pub struct PollSchedule {
-    since: Mutex<HashMap<String, std::time::Instant>>,
+    waiting: Mutex<HashMap<String, Waiting>>,
+    typical: Mutex<HashMap<String, Duration>>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    class: String,
+    started: std::time::Instant,
+    /// When the object was last seen still in transition.
+    last_seen: std::time::Instant,
 }
 
 impl PollSchedule {
-    /// The next poll delay for `key`.
-    pub fn next(&self, key: &str, min: Duration, max: Duration) -> Duration {
-        let waited = match self.since.lock() {
-            Ok(mut since) => since
-                .entry(key.to_owned())
-                .or_insert_with(std::time::Instant::now)
-                .elapsed(),
+    /// The next poll delay for `key`, in a transition of kind `class`.
+    pub fn next(&self, key: &str, class: &str, min: Duration, max: Duration) -> Duration {
+        let now = std::time::Instant::now();
+        let waited = match self.waiting.lock() {
+            Ok(mut waiting) => {
+                let entry = waiting.entry(key.to_owned()).or_insert_with(|| Waiting {
+                    class: class.to_owned(),
+                    started: now,
+                    last_seen: now,
+                });
+                entry.last_seen = now;
+                now.duration_since(entry.started)
+            }
             Err(_) => Duration::ZERO,
         };
-        (waited / 4).clamp(min, max.max(min))
+        let quarter = (waited / 4).clamp(min, max.max(min));
+        let first_look = self.typical(class).map(|t| t.mul_f64(0.9));
+        match first_look {
+            Some(at) if waited + min < at => (at - waited).min(max.max(min)),
+            _ => quarter,
+        }
     }
 
-    /// The object settled: the next wait starts afresh.
+    /// The typical duration of transitions of kind `class`, once one was seen.
+    pub fn typical(&self, class: &str) -> Option<Duration> {
+        self.typical.lock().ok()?.get(class).copied()
+    }
+
+    /// The object settled: learn how long its transition took (between the last look that
+    /// saw it in transition and now), and start afresh next time.
     pub fn reset(&self, key: &str) {
-        if let Ok(mut since) = self.since.lock() {
-            since.remove(key);
+        let now = std::time::Instant::now();
+        let done = match self.waiting.lock() {
+            Ok(mut waiting) => waiting.remove(key),
+            Err(_) => None,
+        };
+        let Some(done) = done else {
+            return;
+        };
+        if done.last_seen == done.started {
+            // Seen once in transition only (e.g. right after a create): the estimate would
+            // be the whole first wait, which is the schedule's own choice.
+            let estimate = now.duration_since(done.started);
+            self.learn(&done.class, estimate);
+            return;
+        }
+        let before = done.last_seen.duration_since(done.started);
+        let after = now.duration_since(done.started);
+        self.learn(&done.class, (before + after) / 2);
+    }
+
+    fn learn(&self, class: &str, sample: Duration) {
+        if let Ok(mut typical) = self.typical.lock() {
+            let value = match typical.get(class) {
+                Some(previous) => previous.mul_f64(0.7) + sample.mul_f64(0.3),
+                None => sample,
+            };
+            typical.insert(class.to_owned(), value);
         }
     }
 }
@@ -234,31 +289,64 @@ impl Context {
 mod tests {
     use super::*;
 
+    fn started_ago(polls: &PollSchedule, key: &str, ago: Duration) {
+        if let Ok(mut waiting) = polls.waiting.lock()
+            && let Some(entry) = waiting.get_mut(key)
+        {
+            entry.started = std::time::Instant::now() - ago;
+        }
+    }
+
     #[test]
     fn polls_wait_a_quarter_of_the_time_already_waited() {
         let polls = PollSchedule::default();
         let (min, max) = (Duration::from_millis(200), Duration::from_secs(15));
-        assert_eq!(polls.next("x", min, max), min, "first poll: the minimum");
-        if let Ok(mut since) = polls.since.lock() {
-            since.insert(
-                "x".into(),
-                std::time::Instant::now() - Duration::from_secs(8),
-            );
-        }
-        let delay = polls.next("x", min, max);
+        assert_eq!(polls.next("x", "c", min, max), min, "first poll: the minimum");
+        started_ago(&polls, "x", Duration::from_secs(8));
+        let delay = polls.next("x", "c", min, max);
         assert!(
             delay >= Duration::from_millis(1990) && delay <= Duration::from_millis(2100),
             "{delay:?}"
         );
-        if let Ok(mut since) = polls.since.lock() {
-            since.insert(
-                "x".into(),
-                std::time::Instant::now() - Duration::from_secs(600),
-            );
-        }
-        assert_eq!(polls.next("x", min, max), max, "capped");
-        polls.reset("x");
-        assert_eq!(polls.next("x", min, max), min);
+        started_ago(&polls, "x", Duration::from_secs(600));
+        assert_eq!(polls.next("x", "c", min, max), max, "capped");
+    }
+
+    #[test]
+    fn the_first_poll_goes_just_before_the_typical_duration() {
+        let polls = PollSchedule::default();
+        let (min, max) = (Duration::from_millis(200), Duration::from_secs(60));
+        polls.learn("slow", Duration::from_secs(30));
+        let first = polls.next("y", "slow", min, max);
+        assert!(
+            first >= Duration::from_millis(26_900) && first <= Duration::from_secs(27),
+            "{first:?}"
+        );
+        // Past the typical time: back to a quarter of the wait.
+        started_ago(&polls, "y", Duration::from_secs(40));
+        let later = polls.next("y", "slow", min, max);
+        assert!(later >= Duration::from_millis(9_990), "{later:?}");
+        // Another class is not affected.
+        assert_eq!(polls.next("z", "fast", min, max), min);
+    }
+
+    #[test]
+    fn settling_teaches_the_typical_duration() {
+        let polls = PollSchedule::default();
+        let (min, max) = (Duration::from_millis(200), Duration::from_secs(60));
+        polls.next("a", "c", min, max);
+        started_ago(&polls, "a", Duration::from_secs(2));
+        polls.next("a", "c", min, max); // seen in transition 2 s in
+        started_ago(&polls, "a", Duration::from_secs(3));
+        polls.reset("a"); // settled: between the 2 s look and now (≈3 s) → ≈2.5 s
+        let typical = polls.typical("c").unwrap_or_default();
+        assert!(
+            typical >= Duration::from_millis(2_400) && typical <= Duration::from_millis(3_100),
+            "{typical:?}"
+        );
+        polls.learn("c", Duration::from_secs(10));
+        let moved = polls.typical("c").unwrap_or_default();
+        assert!(moved > typical && moved < Duration::from_secs(10), "{moved:?}");
     }
 
     #[test]

@@ -275,6 +275,7 @@ pub async fn finish<K: Managed>(
             let config = &ctx.config;
             Ok(Action::requeue(ctx.polls.next(
                 &key,
+                &format!("{}:busy", K::KIND),
                 config.poll_initial,
                 config.poll_max,
             )))
@@ -316,9 +317,12 @@ pub fn requeue_after_error<K: Managed>(error: &Error, object: &K, ctx: &Context)
             Duration::from_secs(2),
             Duration::from_secs(60),
         )),
-        Recovery::Poll => {
-            Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))
-        }
+        Recovery::Poll => Action::requeue(ctx.polls.next(
+            key,
+            &format!("{}:{}", K::KIND, error.reason()),
+            config.poll_initial,
+            config.poll_max,
+        )),
         Recovery::Resync => {
             Action::requeue(Context::jittered(policy::effective_resync(ctx, object)))
         }

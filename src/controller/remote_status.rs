@@ -64,7 +64,9 @@ pub fn requeue_for(status: &Status, key: &str, ctx: &Context, resync: Duration) 
         Action::requeue(Context::jittered(resync))
     } else {
         let config = &ctx.config;
-        Action::requeue(ctx.polls.next(key, config.poll_initial, config.poll_max))
+        let kind = key.split('/').next().unwrap_or_default();
+        let class = format!("{kind}:{status}");
+        Action::requeue(ctx.polls.next(key, &class, config.poll_initial, config.poll_max))
     }
 }
 

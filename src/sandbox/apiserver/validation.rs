@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use kube::core::cel::{ErrorKind, Validator, apply_defaults, cel};
+use kube::core::cel::{CompiledSchema, ErrorKind, Validator, apply_defaults, cel, compile_schema};
 use serde_json::{Map, Value};
 
 /// The `fieldValidation` query parameter.
@@ -572,6 +572,10 @@ fn check_junctors(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Ca
 thread_local! {
     /// kube's CEL validator (all Kubernetes CEL functions registered once per thread).
     static VALIDATOR: Validator = Validator::new();
+    /// Each schema's CEL rules, compiled once per thread (parsing a rule costs far more than
+    /// evaluating it); keyed by the schema's address and checked against a copy of it.
+    static COMPILED: RefCell<Vec<(usize, Value, std::rc::Rc<CompiledSchema>)>> =
+        const { RefCell::new(Vec::new()) };
     /// `value.matches(pattern)`, compiled once per thread; used for `pattern` so that schema
     /// patterns use the same RE2-style regex engine as CEL rules.
     static MATCHES: RefCell<Option<cel::Program>> = const { RefCell::new(None) };
@@ -604,9 +608,31 @@ fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
+/// The compiled form of `schema`, from the per-thread cache (at most 16 schemas are kept).
+fn compiled(schema: &Value) -> std::rc::Rc<CompiledSchema> {
+    let address = std::ptr::from_ref(schema) as usize;
+    COMPILED.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if let Some((_, _, compiled)) = cache
+            .iter()
+            .find(|(at, copy, _)| *at == address && copy == schema)
+        {
+            return compiled.clone();
+        }
+        let compiled = std::rc::Rc::new(compile_schema(schema));
+        cache.retain(|(at, _, _)| *at != address);
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((address, schema.clone(), compiled.clone()));
+        compiled
+    })
+}
+
 /// The CEL rules' failures as causes.
 fn cel_causes(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
-    let result = VALIDATOR.with(|validator| validator.validate(schema, obj, old));
+    let compiled = compiled(schema);
+    let result = VALIDATOR.with(|validator| validator.validate_compiled(&compiled, obj, old));
     let Err(errors) = result else {
         return Vec::new();
     };

@@ -47,9 +47,9 @@ pub enum Sandbox {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("(has(self.concurrentRequestsThreshold) ? 1 : 0) + (has(self.cpuUsageThreshold) ? 1 : 0) + (has(self.memoryUsageThreshold) ? 1 : 0) <= 1").message("set at most one scaling threshold"))]
 pub struct Scaling {
-    /// Add an instance above this many concurrent requests per instance.
+    /// Add an instance above this many concurrent requests per instance (1 to 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 1000))]
     pub concurrent_requests_threshold: Option<u32>,
     /// Add an instance above this CPU usage, in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,9 +78,9 @@ pub struct TcpProbe {}
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.tcp) != has(self.http)").message("set exactly one of tcp and http"))]
 pub struct Probe {
-    /// Consecutive failures before the instance is marked unhealthy.
+    /// Consecutive failures before the instance is marked unhealthy (1 to 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 100))]
     pub failure_threshold: Option<u32>,
     /// Time between two checks, e.g. 10s.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -141,9 +141,13 @@ pub struct ServerlessTriggerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^(fr-par|nl-ams|pl-waw)$"))]
     pub region: Option<String>,
-    /// Name of the trigger at Scaleway. Defaults to metadata.name.
+    /// Name of the trigger at Scaleway: 1 to 63 lowercase letters, digits and `-`, starting
+    /// with a letter and not ending with `-`. Defaults to metadata.name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$|^[a-z]$")
+    )]
     pub name: Option<String>,
     /// Description shown in the Scaleway console.
     #[serde(default, skip_serializing_if = "Option::is_none")]

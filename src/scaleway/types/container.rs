@@ -65,8 +65,9 @@ pub struct HttpProbe {
 /// A liveness or startup probe (one-of `probe`: `tcp` or `http`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct Probe {
-    /// Consecutive failures before the instance is marked unhealthy.
-    #[serde(default)]
+    /// Consecutive failures before the instance is marked unhealthy; 0 (unset) is not sent,
+    /// so the server's default applies (0 itself is out of range).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub failure_threshold: u32,
     /// Time between two checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +81,10 @@ pub struct Probe {
     /// HTTP check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpProbe>,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// A Serverless container as the API returns it.

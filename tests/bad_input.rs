@@ -657,6 +657,15 @@ fn update_cases() -> Vec<Update> {
             Value::Null,
             Some("region is immutable"),
         ));
+        // Left unset at create, it may still be set while no Scaleway resource exists
+        // (status.id unset; the CRD's root rules refuse it after that).
+        updates.push(Update {
+            kind,
+            field: "region",
+            before: vec![],
+            after: vec![("region", nl.clone())],
+            rejected: None,
+        });
         // Mutable fields stay mutable.
         updates.push(change(kind, "tags", json!(["a"]), json!(["b"]), None));
         updates.push(change(
@@ -684,6 +693,9 @@ fn update_cases() -> Vec<Update> {
     updates.extend([
         change(N, "name", json!("apps"), json!("apps2"), Some("name is immutable")),
         change(N, "name", json!("apps"), Value::Null, Some("name is immutable")),
+        Update {kind: N, field: "name", before: vec![], after: vec![("name", json!("late"))], rejected: None},
+        Update {kind: C, field: "name", before: vec![], after: vec![("name", json!("late"))], rejected: None},
+        Update {kind: N, field: "projectId", before: vec![], after: vec![("projectId", json!(other))], rejected: None},
         change(N, "projectId", json!(PROJECT), json!(other), Some("projectId is immutable")),
         change(N, "projectId", json!(PROJECT), Value::Null, Some("projectId is immutable")),
         change(N, "description", json!("a"), json!("b"), None),

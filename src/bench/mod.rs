@@ -337,6 +337,13 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             namespaces_at = Some(started.elapsed());
         }
         let ready = ready_count(&apiserver.server, "serverlesscontainers") + namespaces_ready;
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            eprintln!(
+                "t={:.2}s namespaces_ready={namespaces_ready} remote_containers={} ready={ready}",
+                started.elapsed().as_secs_f64(),
+                emulator.emulator.count_resources("containers")
+            );
+        }
         if ready == total {
             break started.elapsed();
         }

@@ -301,7 +301,11 @@ mod tests {
     fn polls_wait_a_quarter_of_the_time_already_waited() {
         let polls = PollSchedule::default();
         let (min, max) = (Duration::from_millis(200), Duration::from_secs(15));
-        assert_eq!(polls.next("x", "c", min, max), min, "first poll: the minimum");
+        assert_eq!(
+            polls.next("x", "c", min, max),
+            min,
+            "first poll: the minimum"
+        );
         started_ago(&polls, "x", Duration::from_secs(8));
         let delay = polls.next("x", "c", min, max);
         assert!(
@@ -346,7 +350,10 @@ mod tests {
         );
         polls.learn("c", Duration::from_secs(10));
         let moved = polls.typical("c").unwrap_or_default();
-        assert!(moved > typical && moved < Duration::from_secs(10), "{moved:?}");
+        assert!(
+            moved > typical && moved < Duration::from_secs(10),
+            "{moved:?}"
+        );
     }
 
     #[test]

@@ -216,7 +216,8 @@ where
 {
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
-    if object.meta().deletion_timestamp.is_none() && !object.finalizers().iter().any(|f| f == FINALIZER)
+    if object.meta().deletion_timestamp.is_none()
+        && !object.finalizers().iter().any(|f| f == FINALIZER)
     {
         // A new object: add the finalizer and go on with the patched object in the same
         // reconcile, instead of waiting for the watch to bring the change back.

@@ -66,7 +66,10 @@ pub fn requeue_for(status: &Status, key: &str, ctx: &Context, resync: Duration) 
         let config = &ctx.config;
         let kind = key.split('/').next().unwrap_or_default();
         let class = format!("{kind}:{status}");
-        Action::requeue(ctx.polls.next(key, &class, config.poll_initial, config.poll_max))
+        Action::requeue(
+            ctx.polls
+                .next(key, &class, config.poll_initial, config.poll_max),
+        )
     }
 }
 

@@ -41,8 +41,8 @@ impl SecretReader {
         Ok(self.cache.get(name).and_then(Option::as_ref))
     }
 
-    /// The value at `selector`, or a clear "not found" error naming the Secret and key.
-    pub async fn value(&mut self, selector: &SecretKeySelector) -> Result<SecretString, Error> {
+    /// The raw bytes at `selector`, or a clear "not found" error naming the Secret and key.
+    pub async fn bytes(&mut self, selector: &SecretKeySelector) -> Result<Vec<u8>, Error> {
         let namespace = self.namespace.clone();
         let Some(secret) = self.secret(&selector.name).await? else {
             return Err(Error::SecretNotFound(format!(
@@ -55,25 +55,32 @@ impl SecretReader {
             .as_ref()
             .and_then(|data| data.get(&selector.key))
             .map(|b| b.0.clone());
-        let text = match bytes {
-            Some(bytes) => String::from_utf8(bytes).map_err(|_| {
-                Error::InvalidSpec(format!(
-                    "key {} of Secret {namespace}/{} is not UTF-8 text",
-                    selector.key, selector.name
-                ))
-            })?,
+        match bytes {
+            Some(bytes) => Ok(bytes),
             None => secret
                 .string_data
                 .as_ref()
                 .and_then(|data| data.get(&selector.key))
-                .cloned()
+                .map(|text| text.as_bytes().to_vec())
                 .ok_or_else(|| {
                     Error::SecretNotFound(format!(
                         "Secret {namespace}/{} has no key {}",
                         selector.name, selector.key
                     ))
-                })?,
-        };
+                }),
+        }
+    }
+
+    /// The value at `selector` as text, or a clear "not found" error naming the Secret and
+    /// key.
+    pub async fn value(&mut self, selector: &SecretKeySelector) -> Result<SecretString, Error> {
+        let bytes = self.bytes(selector).await?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::InvalidSpec(format!(
+                "key {} of Secret {}/{} is not UTF-8 text",
+                selector.key, self.namespace, selector.name
+            ))
+        })?;
         Ok(SecretString::new(text))
     }
 

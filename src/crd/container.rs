@@ -106,6 +106,8 @@ pub struct Probe {
     version = "v1alpha1",
     kind = "ServerlessContainer",
     namespaced,
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.id) || (has(self.spec.name) == has(oldSelf.spec.name) && (!has(self.spec.name) || self.spec.name == oldSelf.spec.name))").message("spec.name is immutable: it cannot be set, changed or removed once the Scaleway resource exists"),
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.id) || (has(self.spec.region) == has(oldSelf.spec.region) && (!has(self.spec.region) || self.spec.region == oldSelf.spec.region))").message("spec.region is immutable: it cannot be set, changed or removed once the Scaleway resource exists"),
     doc = "A Scaleway Serverless container, managed by scaleway-serverless-operator.",
     status = "ServerlessContainerStatus",
     shortname = "slc",

@@ -22,6 +22,7 @@ use super::common::{
     version = "v1alpha1",
     kind = "ServerlessDomain",
     namespaced,
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.id) || (has(self.spec.region) == has(oldSelf.spec.region) && (!has(self.spec.region) || self.spec.region == oldSelf.spec.region))").message("spec.region is immutable: it cannot be set, changed or removed once the Scaleway resource exists"),
     doc = "A custom hostname on a Scaleway Serverless container, managed by scaleway-serverless-operator.",
     status = "ServerlessDomainStatus",
     shortname = "sld",

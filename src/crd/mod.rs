@@ -140,6 +140,48 @@ mod tests {
     }
 
     #[test]
+    fn defaulted_fields_are_fixed_once_the_scaleway_resource_exists() {
+        let created = |spec: serde_json::Value, id: Option<&str>| {
+            let mut c = container(spec);
+            c.status = id.map(|id| ServerlessContainerStatus {
+                id: Some(id.into()),
+                ..Default::default()
+            });
+            c
+        };
+        let unnamed = serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x"});
+        let named = serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "name": "web"});
+        let regional =
+            serde_json::json!({"namespaceRef": {"name": "a"}, "image": "x", "region": "nl-ams"});
+        // No Scaleway resource yet: a name or region may still be set (e.g. to fix one
+        // Scaleway refused).
+        assert!(
+            validate_cel_update(
+                &created(named.clone(), None),
+                &created(unnamed.clone(), None)
+            )
+            .is_ok()
+        );
+        // Once it exists, setting, changing or removing them is refused.
+        for (new, old) in [
+            (named.clone(), unnamed.clone()),
+            (unnamed.clone(), named.clone()),
+            (regional.clone(), unnamed.clone()),
+        ] {
+            let result = validate_cel_update(&created(new, Some("id")), &created(old, Some("id")));
+            assert!(
+                format!("{result:?}").contains("once the Scaleway resource exists"),
+                "{result:?}"
+            );
+        }
+        // Other fields stay mutable.
+        let image = serde_json::json!({"namespaceRef": {"name": "a"}, "image": "y"});
+        assert!(
+            validate_cel_update(&created(image, Some("id")), &created(unnamed, Some("id"))).is_ok()
+        );
+    }
+
+    #[test]
     fn trigger_rules_need_exactly_one_source_and_keep_its_kind() {
         let cron = serde_json::json!({"schedule": "0 3 * * *"});
         let nats = serde_json::json!({"serverUrls": ["nats://n:4222"], "subject": "s",

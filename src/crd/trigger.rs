@@ -97,6 +97,7 @@ pub struct NatsSource {
     version = "v1alpha1",
     kind = "ServerlessTrigger",
     namespaced,
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.id) || (has(self.spec.region) == has(oldSelf.spec.region) && (!has(self.spec.region) || self.spec.region == oldSelf.spec.region))").message("spec.region is immutable: it cannot be set, changed or removed once the Scaleway resource exists"),
     doc = "A trigger (cron, SQS or NATS) calling a Scaleway Serverless container, managed by scaleway-serverless-operator.",
     status = "ServerlessTriggerStatus",
     shortname = "slt",

@@ -1137,4 +1137,47 @@ mod tests {
         assert!(server.seen().is_empty());
         assert!(!error.to_string().contains(SIGNATURE));
     }
+
+    #[tokio::test]
+    async fn upload_transport_errors_never_show_the_url() {
+        let server = TestServer::start(Arc::new(any_resource)).await;
+        let client = server.client();
+        // A port nothing listens on: bind one, note it, free it.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let upload = UploadUrl {
+            url: PresignedUrl::new(format!(
+                "http://{closed}/bucket/fn.zip?X-Amz-Signature={SIGNATURE}"
+            )),
+            headers: PresignedHeaders::new(),
+        };
+        let error = client
+            .functions("fr-par")
+            .upload_archive(&upload, b"zip".to_vec())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("nothing listens there"));
+        assert!(error.outcome_unknown(), "{error:?}");
+        let mut shown = format!("{error} {error:?}");
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            shown.push_str(&format!(" {cause} {cause:?}"));
+            source = cause.source();
+        }
+        assert!(!shown.contains(SIGNATURE), "{shown}");
+        assert_eq!(client.stats().retries().get(UPLOAD_ARCHIVE), Some(&2));
+
+        let bad = UploadUrl {
+            url: PresignedUrl::new(format!("ftp://host/x?X-Amz-Signature={SIGNATURE}")),
+            headers: PresignedHeaders::new(),
+        };
+        let error = client
+            .functions("fr-par")
+            .upload_archive(&bad, b"zip".to_vec())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("ftp is refused"));
+        assert!(!format!("{error} {error:?}").contains(SIGNATURE));
+    }
 }

@@ -5,6 +5,7 @@
 //! `types` holds the wire structs exactly as the spec spells them.
 
 mod api;
+pub mod routes;
 pub mod types;
 
-pub use api::{Functions, routes};
+pub use api::Functions;

@@ -60,22 +60,24 @@ struct ListQuery<'a, F: Serialize, O: Serialize> {
 }
 
 /// The list response shape: `{ "<plural>": [...], "total_count": N }`.
-trait ListResponse<T>: DeserializeOwned {
+pub(crate) trait ListResponse<T>: DeserializeOwned {
+    /// The items and the total count.
     fn into_page(self) -> Page<T>;
 }
 
+/// Declares the list response `$name` whose items of type `$item` sit under the key `$key`.
 macro_rules! list_response {
     ($name:ident, $item:ty, $key:ident) => {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         struct $name {
             #[serde(default)]
             $key: Vec<$item>,
-            #[serde(default, deserialize_with = "total_count")]
+            #[serde(default, deserialize_with = "crate::scaleway::api::total_count")]
             total_count: u64,
         }
-        impl ListResponse<$item> for $name {
-            fn into_page(self) -> Page<$item> {
-                Page {
+        impl $crate::scaleway::api::ListResponse<$item> for $name {
+            fn into_page(self) -> $crate::scaleway::types::Page<$item> {
+                $crate::scaleway::types::Page {
                     items: self.$key,
                     total_count: self.total_count,
                 }
@@ -83,6 +85,7 @@ macro_rules! list_response {
         }
     };
 }
+pub(crate) use list_response;
 list_response!(NamespaceList, Namespace, namespaces);
 list_response!(ContainerList, Container, containers);
 list_response!(DomainList, Domain, domains);
@@ -90,7 +93,7 @@ list_response!(TriggerList, Trigger, triggers);
 
 /// `total_count` is a uint64; some proxies turn it into a string (the Python SDK copies an
 /// `x-total-count` header into it as one), so accept both.
-fn total_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn total_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Count {
@@ -107,24 +110,56 @@ fn total_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> 
 /// The client bound to one region: every path starts `/containers/v1/regions/{region}`.
 #[derive(Clone, Debug)]
 pub struct Regional<'a> {
-    client: &'a Client,
-    base: String,
+    scope: Scope<'a>,
 }
 
 impl Client {
     /// Calls in `region` (`fr-par`, `nl-ams`, `pl-waw`).
     pub fn region(&self, region: &str) -> Regional<'_> {
         Regional {
-            client: self,
-            base: format!("/containers/v1/regions/{}", segment(region)),
+            scope: Scope::new(self, format!("/containers/v1/regions/{}", segment(region))),
         }
     }
 }
 
 const NO_BODY: Option<&()> = None;
 
-impl Regional<'_> {
-    async fn get<T: DeserializeOwned>(&self, route: Route, path: String) -> Result<T, Error> {
+/// The transport bound to one API prefix (`/containers/v1/regions/fr-par`,
+/// `/functions/v1beta1/regions/fr-par`): the request helpers that every typed call of every
+/// API goes through.
+#[derive(Clone, Debug)]
+pub(crate) struct Scope<'a> {
+    client: &'a Client,
+    base: String,
+}
+
+impl<'a> Scope<'a> {
+    /// Calls under `base` (already percent-encoded, no trailing slash).
+    pub(crate) fn new(client: &'a Client, base: String) -> Self {
+        Self { client, base }
+    }
+
+    /// The client the calls go through.
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
+    /// The prefix followed by `suffix` (which starts with `/`).
+    pub(crate) fn path(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.base)
+    }
+
+    /// The prefix followed by `/{collection}/{id}`, the ID percent-encoded.
+    pub(crate) fn item(&self, collection: &str, id: &str) -> String {
+        format!("{}/{collection}/{}", self.base, segment(id))
+    }
+
+    /// GET without a query.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        route: Route,
+        path: String,
+    ) -> Result<T, Error> {
         self.client
             .send(Call {
                 method: Method::GET,
@@ -136,7 +171,12 @@ impl Regional<'_> {
             .await
     }
 
-    async fn delete<T: DeserializeOwned>(&self, route: Route, path: String) -> Result<T, Error> {
+    /// DELETE.
+    pub(crate) async fn delete<T: DeserializeOwned>(
+        &self,
+        route: Route,
+        path: String,
+    ) -> Result<T, Error> {
         self.client
             .send(Call {
                 method: Method::DELETE,
@@ -148,7 +188,26 @@ impl Regional<'_> {
             .await
     }
 
-    async fn write<B: Serialize, T: DeserializeOwned>(
+    /// GET with a query (a filter that is not a list).
+    pub(crate) async fn get_with_query<Q: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        route: Route,
+        path: String,
+        query: &Q,
+    ) -> Result<T, Error> {
+        self.client
+            .send(Call {
+                method: Method::GET,
+                route,
+                path,
+                query: Some(query as &(dyn erased::Query + Sync)),
+                body: NO_BODY,
+            })
+            .await
+    }
+
+    /// POST or PATCH with a JSON body.
+    pub(crate) async fn write<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         route: Route,
@@ -166,7 +225,8 @@ impl Regional<'_> {
             .await
     }
 
-    async fn list<L, T, F, O>(
+    /// One page of a list call.
+    pub(crate) async fn list<L, T, F, O>(
         &self,
         route: Route,
         path: String,
@@ -199,7 +259,7 @@ impl Regional<'_> {
 
     /// Walks every page (at the maximum page size) and returns all items. Stops when a page
     /// is short or empty, or when `total_count` items were read.
-    async fn list_all<L, T, F, O>(
+    pub(crate) async fn list_all<L, T, F, O>(
         &self,
         route: Route,
         path: &str,
@@ -230,10 +290,16 @@ impl Regional<'_> {
             page += 1;
         }
     }
+}
 
+impl Regional<'_> {
     /// GetServiceInfo.
     pub async fn service_info(&self) -> Result<ServiceInfo, Error> {
-        self.get("GET /containers/v1/regions/{region}", self.base.clone())
+        self.scope
+            .get(
+                "GET /containers/v1/regions/{region}",
+                self.scope.base.clone(),
+            )
             .await
     }
 
@@ -245,13 +311,14 @@ impl Regional<'_> {
         filter: &NamespaceFilter,
         page: PageRequest<ListOrder>,
     ) -> Result<Page<Namespace>, Error> {
-        self.list::<NamespaceList, _, _, _>(
-            "GET /containers/v1/regions/{region}/namespaces",
-            format!("{}/namespaces", self.base),
-            filter,
-            page,
-        )
-        .await
+        self.scope
+            .list::<NamespaceList, _, _, _>(
+                "GET /containers/v1/regions/{region}/namespaces",
+                format!("{}/namespaces", self.scope.base),
+                filter,
+                page,
+            )
+            .await
     }
 
     /// ListNamespaces, every page.
@@ -259,13 +326,14 @@ impl Regional<'_> {
         &self,
         filter: &NamespaceFilter,
     ) -> Result<Vec<Namespace>, Error> {
-        self.list_all::<NamespaceList, _, _, _>(
-            "GET /containers/v1/regions/{region}/namespaces",
-            &format!("{}/namespaces", self.base),
-            filter,
-            ListOrder::default(),
-        )
-        .await
+        self.scope
+            .list_all::<NamespaceList, _, _, _>(
+                "GET /containers/v1/regions/{region}/namespaces",
+                &format!("{}/namespaces", self.scope.base),
+                filter,
+                ListOrder::default(),
+            )
+            .await
     }
 
     /// CreateNamespace. Never retried: on an unknown outcome, look the namespace up by name.
@@ -273,22 +341,24 @@ impl Regional<'_> {
         &self,
         request: &CreateNamespaceRequest,
     ) -> Result<Namespace, Error> {
-        self.write(
-            Method::POST,
-            "POST /containers/v1/regions/{region}/namespaces",
-            format!("{}/namespaces", self.base),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::POST,
+                "POST /containers/v1/regions/{region}/namespaces",
+                format!("{}/namespaces", self.scope.base),
+                request,
+            )
+            .await
     }
 
     /// GetNamespace.
     pub async fn get_namespace(&self, id: &str) -> Result<Namespace, Error> {
-        self.get(
-            "GET /containers/v1/regions/{region}/namespaces/{namespace_id}",
-            format!("{}/namespaces/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .get(
+                "GET /containers/v1/regions/{region}/namespaces/{namespace_id}",
+                format!("{}/namespaces/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     /// UpdateNamespace.
@@ -297,22 +367,24 @@ impl Regional<'_> {
         id: &str,
         request: &UpdateNamespaceRequest,
     ) -> Result<Namespace, Error> {
-        self.write(
-            Method::PATCH,
-            "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}",
-            format!("{}/namespaces/{}", self.base, segment(id)),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::PATCH,
+                "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}",
+                format!("{}/namespaces/{}", self.scope.base, segment(id)),
+                request,
+            )
+            .await
     }
 
     /// DeleteNamespace (cascades to everything inside it).
     pub async fn delete_namespace(&self, id: &str) -> Result<Namespace, Error> {
-        self.delete(
-            "DELETE /containers/v1/regions/{region}/namespaces/{namespace_id}",
-            format!("{}/namespaces/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .delete(
+                "DELETE /containers/v1/regions/{region}/namespaces/{namespace_id}",
+                format!("{}/namespaces/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     // --- containers -------------------------------------------------------------------
@@ -323,13 +395,14 @@ impl Regional<'_> {
         filter: &ContainerFilter,
         page: PageRequest<ListOrder>,
     ) -> Result<Page<Container>, Error> {
-        self.list::<ContainerList, _, _, _>(
-            "GET /containers/v1/regions/{region}/containers",
-            format!("{}/containers", self.base),
-            filter,
-            page,
-        )
-        .await
+        self.scope
+            .list::<ContainerList, _, _, _>(
+                "GET /containers/v1/regions/{region}/containers",
+                format!("{}/containers", self.scope.base),
+                filter,
+                page,
+            )
+            .await
     }
 
     /// ListContainers, every page.
@@ -337,13 +410,14 @@ impl Regional<'_> {
         &self,
         filter: &ContainerFilter,
     ) -> Result<Vec<Container>, Error> {
-        self.list_all::<ContainerList, _, _, _>(
-            "GET /containers/v1/regions/{region}/containers",
-            &format!("{}/containers", self.base),
-            filter,
-            ListOrder::default(),
-        )
-        .await
+        self.scope
+            .list_all::<ContainerList, _, _, _>(
+                "GET /containers/v1/regions/{region}/containers",
+                &format!("{}/containers", self.scope.base),
+                filter,
+                ListOrder::default(),
+            )
+            .await
     }
 
     /// CreateContainer. Never retried: on an unknown outcome, look the container up by name.
@@ -351,22 +425,24 @@ impl Regional<'_> {
         &self,
         request: &CreateContainerRequest,
     ) -> Result<Container, Error> {
-        self.write(
-            Method::POST,
-            "POST /containers/v1/regions/{region}/containers",
-            format!("{}/containers", self.base),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::POST,
+                "POST /containers/v1/regions/{region}/containers",
+                format!("{}/containers", self.scope.base),
+                request,
+            )
+            .await
     }
 
     /// GetContainer.
     pub async fn get_container(&self, id: &str) -> Result<Container, Error> {
-        self.get(
-            "GET /containers/v1/regions/{region}/containers/{container_id}",
-            format!("{}/containers/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .get(
+                "GET /containers/v1/regions/{region}/containers/{container_id}",
+                format!("{}/containers/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     /// UpdateContainer (a configuration change rolls the container out by itself).
@@ -375,35 +451,38 @@ impl Regional<'_> {
         id: &str,
         request: &UpdateContainerRequest,
     ) -> Result<Container, Error> {
-        self.write(
-            Method::PATCH,
-            "PATCH /containers/v1/regions/{region}/containers/{container_id}",
-            format!("{}/containers/{}", self.base, segment(id)),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::PATCH,
+                "PATCH /containers/v1/regions/{region}/containers/{container_id}",
+                format!("{}/containers/{}", self.scope.base, segment(id)),
+                request,
+            )
+            .await
     }
 
     /// DeleteContainer (cascades to its triggers and domains).
     pub async fn delete_container(&self, id: &str) -> Result<Container, Error> {
-        self.delete(
-            "DELETE /containers/v1/regions/{region}/containers/{container_id}",
-            format!("{}/containers/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .delete(
+                "DELETE /containers/v1/regions/{region}/containers/{container_id}",
+                format!("{}/containers/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     /// RedeployContainer: a rollout that re-pulls the image (for mutable tags). The spec
     /// requires a body, an empty object (seed 001 shows none; we follow 000). Not retried.
     pub async fn redeploy_container(&self, id: &str) -> Result<Container, Error> {
         let empty = serde_json::Map::new();
-        self.write(
-            Method::POST,
-            "POST /containers/v1/regions/{region}/containers/{container_id}/redeploy",
-            format!("{}/containers/{}/redeploy", self.base, segment(id)),
-            &empty,
-        )
-        .await
+        self.scope
+            .write(
+                Method::POST,
+                "POST /containers/v1/regions/{region}/containers/{container_id}/redeploy",
+                format!("{}/containers/{}/redeploy", self.scope.base, segment(id)),
+                &empty,
+            )
+            .await
     }
 
     // --- domains ----------------------------------------------------------------------
@@ -414,44 +493,48 @@ impl Regional<'_> {
         filter: &DomainFilter,
         page: PageRequest<DomainListOrder>,
     ) -> Result<Page<Domain>, Error> {
-        self.list::<DomainList, _, _, _>(
-            "GET /containers/v1/regions/{region}/domains",
-            format!("{}/domains", self.base),
-            filter,
-            page,
-        )
-        .await
+        self.scope
+            .list::<DomainList, _, _, _>(
+                "GET /containers/v1/regions/{region}/domains",
+                format!("{}/domains", self.scope.base),
+                filter,
+                page,
+            )
+            .await
     }
 
     /// ListDomains, every page.
     pub async fn list_all_domains(&self, filter: &DomainFilter) -> Result<Vec<Domain>, Error> {
-        self.list_all::<DomainList, _, _, _>(
-            "GET /containers/v1/regions/{region}/domains",
-            &format!("{}/domains", self.base),
-            filter,
-            DomainListOrder::default(),
-        )
-        .await
+        self.scope
+            .list_all::<DomainList, _, _, _>(
+                "GET /containers/v1/regions/{region}/domains",
+                &format!("{}/domains", self.scope.base),
+                filter,
+                DomainListOrder::default(),
+            )
+            .await
     }
 
     /// CreateDomain. Never retried.
     pub async fn create_domain(&self, request: &CreateDomainRequest) -> Result<Domain, Error> {
-        self.write(
-            Method::POST,
-            "POST /containers/v1/regions/{region}/domains",
-            format!("{}/domains", self.base),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::POST,
+                "POST /containers/v1/regions/{region}/domains",
+                format!("{}/domains", self.scope.base),
+                request,
+            )
+            .await
     }
 
     /// GetDomain.
     pub async fn get_domain(&self, id: &str) -> Result<Domain, Error> {
-        self.get(
-            "GET /containers/v1/regions/{region}/domains/{domain_id}",
-            format!("{}/domains/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .get(
+                "GET /containers/v1/regions/{region}/domains/{domain_id}",
+                format!("{}/domains/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     /// UpdateDomain (tags only).
@@ -460,22 +543,24 @@ impl Regional<'_> {
         id: &str,
         request: &UpdateDomainRequest,
     ) -> Result<Domain, Error> {
-        self.write(
-            Method::PATCH,
-            "PATCH /containers/v1/regions/{region}/domains/{domain_id}",
-            format!("{}/domains/{}", self.base, segment(id)),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::PATCH,
+                "PATCH /containers/v1/regions/{region}/domains/{domain_id}",
+                format!("{}/domains/{}", self.scope.base, segment(id)),
+                request,
+            )
+            .await
     }
 
     /// DeleteDomain.
     pub async fn delete_domain(&self, id: &str) -> Result<Domain, Error> {
-        self.delete(
-            "DELETE /containers/v1/regions/{region}/domains/{domain_id}",
-            format!("{}/domains/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .delete(
+                "DELETE /containers/v1/regions/{region}/domains/{domain_id}",
+                format!("{}/domains/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     // --- triggers ---------------------------------------------------------------------
@@ -486,44 +571,48 @@ impl Regional<'_> {
         filter: &TriggerFilter,
         page: PageRequest<ListOrder>,
     ) -> Result<Page<Trigger>, Error> {
-        self.list::<TriggerList, _, _, _>(
-            "GET /containers/v1/regions/{region}/triggers",
-            format!("{}/triggers", self.base),
-            filter,
-            page,
-        )
-        .await
+        self.scope
+            .list::<TriggerList, _, _, _>(
+                "GET /containers/v1/regions/{region}/triggers",
+                format!("{}/triggers", self.scope.base),
+                filter,
+                page,
+            )
+            .await
     }
 
     /// ListTriggers, every page.
     pub async fn list_all_triggers(&self, filter: &TriggerFilter) -> Result<Vec<Trigger>, Error> {
-        self.list_all::<TriggerList, _, _, _>(
-            "GET /containers/v1/regions/{region}/triggers",
-            &format!("{}/triggers", self.base),
-            filter,
-            ListOrder::default(),
-        )
-        .await
+        self.scope
+            .list_all::<TriggerList, _, _, _>(
+                "GET /containers/v1/regions/{region}/triggers",
+                &format!("{}/triggers", self.scope.base),
+                filter,
+                ListOrder::default(),
+            )
+            .await
     }
 
     /// CreateTrigger. Never retried: on an unknown outcome, look the trigger up by name.
     pub async fn create_trigger(&self, request: &CreateTriggerRequest) -> Result<Trigger, Error> {
-        self.write(
-            Method::POST,
-            "POST /containers/v1/regions/{region}/triggers",
-            format!("{}/triggers", self.base),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::POST,
+                "POST /containers/v1/regions/{region}/triggers",
+                format!("{}/triggers", self.scope.base),
+                request,
+            )
+            .await
     }
 
     /// GetTrigger.
     pub async fn get_trigger(&self, id: &str) -> Result<Trigger, Error> {
-        self.get(
-            "GET /containers/v1/regions/{region}/triggers/{trigger_id}",
-            format!("{}/triggers/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .get(
+                "GET /containers/v1/regions/{region}/triggers/{trigger_id}",
+                format!("{}/triggers/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 
     /// UpdateTrigger (the source type cannot change).
@@ -532,21 +621,23 @@ impl Regional<'_> {
         id: &str,
         request: &UpdateTriggerRequest,
     ) -> Result<Trigger, Error> {
-        self.write(
-            Method::PATCH,
-            "PATCH /containers/v1/regions/{region}/triggers/{trigger_id}",
-            format!("{}/triggers/{}", self.base, segment(id)),
-            request,
-        )
-        .await
+        self.scope
+            .write(
+                Method::PATCH,
+                "PATCH /containers/v1/regions/{region}/triggers/{trigger_id}",
+                format!("{}/triggers/{}", self.scope.base, segment(id)),
+                request,
+            )
+            .await
     }
 
     /// DeleteTrigger.
     pub async fn delete_trigger(&self, id: &str) -> Result<Trigger, Error> {
-        self.delete(
-            "DELETE /containers/v1/regions/{region}/triggers/{trigger_id}",
-            format!("{}/triggers/{}", self.base, segment(id)),
-        )
-        .await
+        self.scope
+            .delete(
+                "DELETE /containers/v1/regions/{region}/triggers/{trigger_id}",
+                format!("{}/triggers/{}", self.scope.base, segment(id)),
+            )
+            .await
     }
 }

@@ -142,6 +142,7 @@ pub struct Client {
     http: reqwest::Client,
     api_url: Arc<str>,
     secret_key: SecretString,
+    request_timeout: Duration,
     retry: RetryPolicy,
     stats: Arc<CallStats>,
     limiter: RateLimiter,
@@ -155,6 +156,23 @@ pub(crate) struct Call<'a, B: Serialize> {
     pub query: Option<&'a (dyn erased::Query + Sync)>,
     pub body: Option<&'a B>,
 }
+
+/// An upload to a presigned object-storage URL: not a Scaleway API call, so no
+/// `X-Auth-Token` and no API rate limit.
+pub(crate) struct PresignedPut<'a> {
+    /// Route template it is accounted under.
+    pub route: Route,
+    /// The presigned URL, signature included. Never logged or put in an error.
+    pub url: &'a str,
+    /// Headers the URL was signed with.
+    pub headers: reqwest::header::HeaderMap,
+    /// The bytes to store (cheap to clone for a retry).
+    pub body: bytes::Bytes,
+}
+
+/// Upload throughput assumed when sizing the time limit of a presigned PUT: 1 MiB/s on top
+/// of the request timeout (a 100 MiB archive gets 100 s more).
+const UPLOAD_BYTES_PER_SEC: u64 = 1 << 20;
 
 /// Query strings of any serialisable filter, behind one object-safe trait.
 pub(crate) mod erased {
@@ -190,6 +208,7 @@ impl Client {
             http,
             api_url: config.api_url.trim_end_matches('/').into(),
             secret_key: config.secret_key,
+            request_timeout: config.request_timeout,
             retry: config.retry,
             stats: Arc::default(),
             limiter: RateLimiter::unlimited(),
@@ -286,6 +305,109 @@ impl Client {
             | Error::Timeout { .. } => Some(self.retry.backoff(attempt)),
             _ => None,
         }
+    }
+
+    /// PUTs bytes to a presigned URL. Retried like an idempotent API call (PUT of the same
+    /// bytes to the same key is idempotent): 5xx, 429, transport errors and timeouts, until
+    /// the URL expires (then 403, terminal). Neither the URL nor its query string appears in
+    /// logs or errors. The API rate limiter is not consulted: object storage is another
+    /// service with its own limits.
+    pub(crate) async fn put_presigned(&self, put: PresignedPut<'_>) -> Result<(), Error> {
+        let route = put.route;
+        let url = reqwest::Url::parse(put.url).map_err(|_| Error::UnexpectedResponse {
+            route,
+            status: 0,
+            detail: "the presigned URL is not a valid URL".into(),
+        })?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(Error::UnexpectedResponse {
+                route,
+                status: 0,
+                detail: format!("the presigned URL has scheme {:?}", url.scheme()),
+            });
+        }
+        let secrets: Vec<String> = url.query_pairs().map(|(_, v)| v.into_owned()).collect();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let size = put.body.len() as u64;
+        let timeout =
+            self.request_timeout + Duration::from_secs(size.div_ceil(UPLOAD_BYTES_PER_SEC));
+        let span = tracing::debug_span!(
+            "scaleway",
+            route,
+            bytes = size,
+            status = tracing::field::Empty
+        );
+        async {
+            let mut attempt = 1;
+            loop {
+                let request = self
+                    .http
+                    .put(url.clone())
+                    .headers(put.headers.clone())
+                    .timeout(timeout)
+                    .body(put.body.clone());
+                let result = self.put_attempt(route, request, &secrets).await;
+                let Err(error) = result else { return result };
+                let Some(delay) = self.retry_delay(&error, true, attempt) else {
+                    return Err(error);
+                };
+                tracing::debug!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    reason = error.reason(),
+                    "retrying"
+                );
+                self.stats.record_retry(route);
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn put_attempt(
+        &self,
+        route: Route,
+        request: reqwest::RequestBuilder,
+        secrets: &[&str],
+    ) -> Result<(), Error> {
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(source) => {
+                self.stats.record(route, 0);
+                return Err(if source.is_timeout() {
+                    Error::Timeout { route }
+                } else {
+                    Error::Transport {
+                        route,
+                        source: source.without_url(),
+                    }
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        self.stats.record(route, status);
+        tracing::Span::current().record("status", status);
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let retry_after = error::parse_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        // The body only feeds the error message: an unreadable one is no reason to hide
+        // the status.
+        let bytes = response.bytes().await.unwrap_or_default();
+        Err(error::from_storage_response(
+            route,
+            status,
+            retry_after,
+            &bytes,
+            secrets,
+        ))
     }
 
     async fn attempt<B: Serialize, T: DeserializeOwned>(

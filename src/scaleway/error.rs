@@ -355,6 +355,46 @@ pub(crate) fn from_response(
     }
 }
 
+/// Builds the error for a non-success answer of object storage to a presigned request. The
+/// body is S3's XML (`<Error><Code>…</Code><Message>…</Message></Error>`), or a Scaleway JSON
+/// error when the URL points at the emulator; any other body (a proxy's HTML page) is
+/// dropped, since it may echo the URL. Every value of the URL's query (`secrets`) is cut out
+/// of what is kept: the signature must never reach an error.
+pub(crate) fn from_storage_response(
+    route: Route,
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+    secrets: &[&str],
+) -> Error {
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, super::REDACTED);
+    }
+    if serde_json::from_str::<ErrorBody>(&text).is_ok() {
+        return from_response(route, status, retry_after, text.as_bytes());
+    }
+    let code = xml_element(&text, "Code");
+    if code == Some("RequestTimeout") {
+        return Error::Timeout { route };
+    }
+    let message = match (code, xml_element(&text, "Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => String::new(),
+    };
+    by_status(route, status, retry_after, message)
+}
+
+/// The text of the first `<name>…</name>` element (no attributes, no nesting: enough for
+/// S3's flat error document).
+fn xml_element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{name}>"))? + start;
+    Some(text[start..end].trim())
+}
+
 /// Classifies an answer by its status alone (no typed body).
 fn by_status(route: Route, status: u16, retry_after: Option<Duration>, message: String) -> Error {
     let message = truncate(message);
@@ -509,5 +549,42 @@ mod tests {
     fn long_messages_are_truncated() {
         let error = parse(500, serde_json::json!({"message": "x".repeat(5000)}));
         assert!(error.to_string().len() < 1200);
+    }
+
+    #[test]
+    fn storage_errors_keep_the_code_and_never_the_signature() {
+        const ROUTE: Route = "PUT {upload_url}";
+        let xml = b"<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code>\
+            <Message>The request signature we calculated does not match</Message>\
+            <StringToSign>AWS4 sig-0123456789abcdef</StringToSign></Error>";
+        let error = from_storage_response(ROUTE, 403, None, xml, &["sig-0123456789abcdef"]);
+        assert!(matches!(error, Error::Forbidden { .. }));
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains("SignatureDoesNotMatch"), "{shown}");
+        assert!(!shown.contains("sig-0123456789abcdef"), "{shown}");
+
+        let expired =
+            b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
+        assert_eq!(
+            from_storage_response(ROUTE, 403, None, expired, &[]).reason(),
+            "ScalewayForbidden"
+        );
+        let slow = b"<Error><Code>SlowDown</Code></Error>";
+        assert_eq!(
+            from_storage_response(ROUTE, 503, None, slow, &[]).class(),
+            ErrorClass::Transient
+        );
+        let timeout = b"<Error><Code>RequestTimeout</Code></Error>";
+        assert!(matches!(
+            from_storage_response(ROUTE, 400, None, timeout, &[]),
+            Error::Timeout { .. }
+        ));
+        let html =
+            b"<html>bad gateway for https://s3/x?X-Amz-Signature=sig-0123456789abcdef</html>";
+        let error = from_storage_response(ROUTE, 502, None, html, &[]);
+        assert!(matches!(error, Error::Server { status: 502, .. }));
+        assert!(!format!("{error} {error:?}").contains("sig-"));
+        let json = br#"{"type":"not_found","resource":"function","resource_id":"f"}"#;
+        assert!(from_storage_response(ROUTE, 404, None, json, &[]).is_not_found());
     }
 }

@@ -7,6 +7,7 @@ mod namespace;
 mod trigger;
 
 pub use common::{ApiDuration, DomainListOrder, ListOrder, Page, Status};
+pub(crate) use common::{null_as_default, string_enum};
 pub use container::{
     Container, ContainerFilter, ContainerSettings, CreateContainerRequest, HttpProbe, Privacy,
     Probe, Protocol, Sandbox, ScalingOption, TcpProbe, UpdateContainerRequest,

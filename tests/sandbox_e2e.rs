@@ -471,16 +471,13 @@ spec:
         "{stderr}"
     );
 
-    // An immutable field cannot change once set.
+    // A defaulted immutable field cannot be set once the Scaleway resource exists.
     w.ok(&["apply", "-f", "examples/01-namespace.yaml"]).await;
     w.ok(&[
-        "patch",
-        "sns",
-        "demo",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"name":"demo"}}"#,
+        "wait",
+        "--for=condition=Ready",
+        "serverlessnamespace/demo",
+        "--timeout=60s",
     ])
     .await;
     let output = w
@@ -501,7 +498,9 @@ spec:
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
-        stderr.contains("is invalid") && stderr.contains("immutable"),
+        stderr.contains("is invalid")
+            && stderr.contains("immutable")
+            && stderr.contains("once the Scaleway resource exists"),
         "{stderr}"
     );
 

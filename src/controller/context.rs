@@ -4,9 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kube::runtime::events::{Recorder, Reporter};
-
 use super::clients::ClientPool;
+use super::events::EventPublisher;
 use super::exports::ExportTargets;
 use super::observe::RemoteCache;
 use super::parents::ParentStores;
@@ -196,8 +195,8 @@ pub struct Context {
     pub triggers: RemoteCache<Trigger>,
     /// Remote domains by (credentials, region, container).
     pub domains: RemoteCache<Domain>,
-    /// Event recorder, shared so that repeated events aggregate.
-    pub recorder: Recorder,
+    /// Event publisher, shared so that repeated warnings become series.
+    pub events: EventPublisher,
     /// Retry and poll counters.
     pub backoff: Backoff,
     /// Poll schedules while remote objects are transient.
@@ -256,12 +255,12 @@ impl Context {
         let metrics = Arc::new(Metrics::default());
         metrics.watch_scaleway(clients.stats().clone());
         metrics.watch_rate_limiter(clients.rate_limiter().clone());
-        let reporter = Reporter {
-            controller: "scaleway-serverless-operator".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         Self {
-            recorder: Recorder::new(kube.clone(), reporter),
+            events: EventPublisher::new(
+                kube.clone(),
+                "scaleway-serverless-operator",
+                std::env::var("POD_NAME").ok(),
+            ),
             namespace_defaults: NamespaceDefaults::new(kube.clone()),
             exports: ExportTargets::default(),
             parents: ParentStores::default(),

@@ -8,6 +8,7 @@ mod container_target;
 pub mod context;
 mod domain;
 pub mod error;
+pub mod events;
 pub mod exports;
 mod namespace;
 pub mod observe;

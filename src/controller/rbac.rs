@@ -87,6 +87,6 @@ pub const PERMISSIONS: &[Permission] = &[
         api_group: "events.k8s.io",
         resource: "events",
         verbs: &["create", "patch"],
-        why: "publish events (the recorder patches repeated events into series)",
+        why: "publish events (a repeated warning is patched into a series)",
     },
 ];

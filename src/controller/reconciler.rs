@@ -9,7 +9,6 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -18,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::conditions::{self, Assessment};
 use super::context::Context;
 use super::error::{Error, Recovery};
+use super::events::EventType;
 use super::observe::RemoteObject;
 use super::policy;
 use crate::crd::{AdoptionPolicy, DeletionPolicy, ManagementPolicy};
@@ -420,14 +420,11 @@ pub async fn publish<K: Managed>(
         }
         note.truncate(cut);
     }
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: reason.to_owned(),
-        secondary: None,
-    };
-    if let Err(error) = ctx.recorder.publish(&event, &object.object_ref(&())).await {
+    if let Err(error) = ctx
+        .events
+        .publish(&object.object_ref(&()), type_, reason, &note)
+        .await
+    {
         tracing::warn!(%error, reason, "could not publish event");
     }
 }

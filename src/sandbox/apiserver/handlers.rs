@@ -164,17 +164,20 @@ fn collection(
         }
         Method::GET => {
             let selectors = selectors(params)?;
-            let list = shared.read(|s| ops::list(s, &target, &selectors));
+            let page = ops::ListPage::parse(params.get("limit"), params.get("continue"))?;
+            let list = shared.read(|s| ops::list(s, &target, &selectors, &page));
             match table_options(headers, params)? {
                 Some(options) => {
                     let items = list["items"].as_array().cloned().unwrap_or_default();
                     let rv = list["metadata"]["resourceVersion"]
                         .as_str()
                         .map(str::to_owned);
-                    Ok(json(
-                        StatusCode::OK,
-                        &table::render(&target.served, &items, rv, options),
-                    ))
+                    let mut table = table::render(&target.served, &items, rv, options);
+                    // kubectl follows the continue token of a paged table (--chunk-size).
+                    if let Some(next) = list["metadata"].get("continue") {
+                        table["metadata"]["continue"] = next.clone();
+                    }
+                    Ok(json(StatusCode::OK, &table))
                 }
                 None => Ok(json(StatusCode::OK, &list)),
             }

@@ -30,8 +30,9 @@
 //! - Built-in kinds are not schema-validated; custom resources are (see `validation.rs` for
 //!   the checks left out).
 //! - Responses are JSON only; protobuf request bodies only for Namespace, Secret, ConfigMap.
-//! - `limit`/`continue` are ignored: lists return everything with no continue token, at the
-//!   latest resourceVersion (`resourceVersion`/`resourceVersionMatch` on lists are ignored).
+//! - Lists are paged with `limit`/`continue`, but later pages show the objects as they are
+//!   then (not as of the first page's resourceVersion, which every page reports);
+//!   `resourceVersion`/`resourceVersionMatch` on lists are ignored.
 //! - Strategic merge patch knows no merge keys (lists are replaced); directives are honoured.
 //! - Server-side apply is simplified (see `apply.rs`): lists are atomic, only `Apply` managers own
 //!   fields, `null` removes a field.

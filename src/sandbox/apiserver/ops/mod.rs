@@ -214,20 +214,105 @@ pub fn get(state: &State, target: &Target, name: &str) -> Result<Value, ApiError
     target.stored(state, name).map(|obj| target.present(&obj))
 }
 
-/// LIST: a `{Kind}List` of the matching objects with the current resourceVersion.
-pub fn list(state: &State, target: &Target, selectors: &Selectors) -> Value {
-    let def = &target.served.def;
-    let items: Vec<Value> = state
-        .list(&def.storage_resource(), target.namespace.as_deref())
-        .map(|obj| target.present(obj))
-        .filter(|obj| selectors.matches(obj))
+/// One page of a LIST: at most `limit` items, after the key a continue token names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// Largest number of items to return (`limit`; 0 or absent: all).
+    pub limit: usize,
+    /// Where the previous page stopped: its list resourceVersion and last key.
+    pub after: Option<(u64, String, String)>,
+}
+
+impl ListPage {
+    /// Parses `limit` and `continue`.
+    pub fn parse(limit: Option<&String>, token: Option<&String>) -> Result<Self, ApiError> {
+        let limit = match limit.filter(|l| !l.is_empty()) {
+            Some(text) => text
+                .parse::<usize>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid limit {text:?}")))?,
+            None => 0,
+        };
+        let after = match token.filter(|t| !t.is_empty()) {
+            Some(token) => Some(decode_continue(token).ok_or_else(|| {
+                ApiError::BadRequest(format!("invalid continue token {token:?}"))
+            })?),
+            None => None,
+        };
+        Ok(Self { limit, after })
+    }
+}
+
+/// A continue token: hex of `<rv>/<namespace>/<name>` (opaque to clients).
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    format!("{rv}/{namespace}/{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_continue(token: &str) -> Option<(u64, String, String)> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
         .collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    let mut parts = text.splitn(3, '/');
+    let rv = parts.next()?.parse().ok()?;
+    Some((rv, parts.next()?.to_owned(), parts.next()?.to_owned()))
+}
+
+/// LIST: a `{Kind}List` of the matching objects, in pages of `page.limit` (with a continue
+/// token while more remain). Every page carries the resourceVersion of the first, so a watch
+/// started from it sees every change made while the pages were read (an object changed
+/// between two pages may then be seen twice, which watchers tolerate).
+pub fn list(state: &State, target: &Target, selectors: &Selectors, page: &ListPage) -> Value {
+    let def = &target.served.def;
+    let rv = page
+        .after
+        .as_ref()
+        .map_or_else(|| state.resource_version(), |(rv, _, _)| *rv);
+    let mut matching = state
+        .list(&def.storage_resource(), target.namespace.as_deref())
+        .filter(|obj| match &page.after {
+            Some((_, namespace, name)) => {
+                let key = (object_text(obj, "namespace"), object_text(obj, "name"));
+                key > (namespace.as_str(), name.as_str())
+            }
+            None => true,
+        })
+        .filter(|obj| selectors.matches(obj));
+    let limit = if page.limit == 0 {
+        usize::MAX
+    } else {
+        page.limit
+    };
+    let mut items = Vec::new();
+    let mut last = None;
+    for obj in matching.by_ref().take(limit) {
+        last = Some((object_text(obj, "namespace"), object_text(obj, "name")));
+        items.push(target.present(obj));
+    }
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let Some((namespace, name)) = last
+        && matching.next().is_some()
+    {
+        metadata["continue"] = Value::String(encode_continue(rv, namespace, name));
+    }
     json!({
         "apiVersion": target.served.api_version(),
         "kind": def.list_kind,
-        "metadata": {"resourceVersion": state.resource_version().to_string()},
+        "metadata": metadata,
         "items": items,
     })
+}
+
+fn object_text<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj.pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 const MODIFIED_MESSAGE: &str =

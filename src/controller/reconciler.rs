@@ -216,14 +216,6 @@ where
 {
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
-    if object.meta().deletion_timestamp.is_none()
-        && !object.finalizers().iter().any(|f| f == FINALIZER)
-    {
-        // A new object: add the finalizer and go on with the patched object in the same
-        // reconcile, instead of waiting for the watch to bring the change back.
-        let patched = add_finalizer(&api, object.as_ref()).await?;
-        return apply(Arc::new(patched), ctx).await;
-    }
     let result = finalizer(&api, FINALIZER, object, |event| async {
         match event {
             finalizer::Event::Apply(object) => apply(object, ctx.clone()).await,
@@ -242,34 +234,6 @@ where
             source: Box::new(source),
         },
         other => Error::InvalidSpec(other.to_string()),
-    })
-}
-
-/// Adds our finalizer with a JSON patch that first tests the current list, so that a
-/// concurrent change fails (409/422) instead of being overwritten; returns the object as
-/// the server now has it.
-async fn add_finalizer<K: Managed>(api: &Api<K>, object: &K) -> Result<K, Error> {
-    let operations = match &object.meta().finalizers {
-        Some(current) if !current.is_empty() => serde_json::json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": current},
-            {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
-        ]),
-        _ => serde_json::json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": null},
-            {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
-        ]),
-    };
-    let patch: json_patch::Patch =
-        serde_json::from_value(operations).map_err(|e| Error::InvalidSpec(e.to_string()))?;
-    api.patch(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Json::<()>(patch),
-    )
-    .await
-    .map_err(|source| Error::Kube {
-        action: "add finalizer",
-        source: Box::new(source),
     })
 }
 

@@ -1168,17 +1168,17 @@ async fn values_only_scaleway_refuses_fail_once_then_stall() {
     let invalid = "ScalewayInvalidArgument";
     #[rustfmt::skip]
     let cases = [
-        bad_container("mem-low", json!({"memory": "100Mi"}), invalid, &["memory_limit_bytes"], Some(json!({"memory": "128Mi"}))),
+        bad_container("mem-low", json!({"memory": "100Mi"}), invalid, &["memory_limit_bytes", "(in the spec: memory)"], Some(json!({"memory": "128Mi"}))),
         bad_container("mem-high", json!({"memory": "5Gi"}), invalid, &["memory_limit_bytes"], Some(json!({"memory": "4Gi"}))),
-        bad_container("cpu-high", json!({"cpu": "6001m"}), invalid, &["mvcpu_limit"], Some(json!({"cpu": "6"}))),
+        bad_container("cpu-high", json!({"cpu": "6001m"}), invalid, &["mvcpu_limit", "(in the spec: cpu)"], Some(json!({"cpu": "6"}))),
         bad_container("cpu-low", json!({"cpu": "69m"}), invalid, &["mvcpu_limit"], None),
         bad_container("timeout-long", json!({"timeout": "901s"}), invalid, &["timeout"], Some(json!({"timeout": "15m"}))),
-        bad_container("scale-high", json!({"maxScale": 51}), invalid, &["max_scale"], None),
+        bad_container("scale-high", json!({"maxScale": 51}), invalid, &["max_scale", "(in the spec: maxScale)"], None),
         bad_container("disk-low", json!({"localStorage": "50Mi"}), invalid, &["local_storage_limit_bytes"], None),
         // Without maxScale, Scaleway's default (5) is below minScale: only Scaleway knows.
         bad_container("scale-min", json!({"minScale": 10, "maxScale": null}), invalid, &["min_scale", "max_scale"], Some(json!({"maxScale": 10}))),
         // A probe without failureThreshold: Scaleway's default applies once the interval is fixed.
-        bad_container("probe-interval", json!({"livenessProbe": {"tcp": {}, "interval": "301s"}}), invalid, &["liveness_probe.interval"], Some(json!({"livenessProbe": {"interval": "30s"}}))),
+        bad_container("probe-interval", json!({"livenessProbe": {"tcp": {}, "interval": "301s"}}), invalid, &["liveness_probe.interval", "livenessProbe.interval"], Some(json!({"livenessProbe": {"interval": "30s"}}))),
         bad_container("probe-timeout", json!({"startupProbe": {"http": {"path": "/"}, "timeout": "5m1s"}}), invalid, &["startup_probe.timeout"], None),
         // metadata.name is a valid Kubernetes name but not a Scaleway name; spec.name fixes it.
         bad_container("web.v2", json!({}), invalid, &["name"], Some(json!({"name": "web-v2"}))),

@@ -66,6 +66,50 @@ pub enum Error {
     Deleting(String),
 }
 
+/// The spec field an API request field comes from: the same name in camelCase, except
+/// where the spec uses Kubernetes units or another name. A nested path keeps its first
+/// segment (`liveness_probe.failure_threshold` → `livenessProbe.failureThreshold`).
+pub fn spec_field(api_field: &str) -> String {
+    const RENAMED: &[(&str, &str)] = &[
+        ("memory_limit_bytes", "memory"),
+        ("memory_limit", "memory"),
+        ("mvcpu_limit", "cpu"),
+        ("local_storage_limit_bytes", "localStorage"),
+        ("https_connection_only", "httpsOnly"),
+        ("https_connections_only", "httpsOnly"),
+        ("scaling_option", "scaling"),
+        ("name", "name (metadata.name when spec.name is unset)"),
+        ("container_id", "containerRef/containerId"),
+        ("namespace_id", "namespaceRef/namespaceId"),
+        ("cron_config", "cron"),
+        ("sqs_config", "sqs"),
+        ("nats_config", "nats"),
+        ("destination_config", "destination"),
+    ];
+    if let Some((_, spec)) = RENAMED.iter().find(|(api, _)| *api == api_field) {
+        return (*spec).to_owned();
+    }
+    api_field
+        .split('.')
+        .map(|segment| {
+            let mut out = String::new();
+            let mut upper = false;
+            for c in segment.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    out.extend(c.to_uppercase());
+                    upper = false;
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// What to do after an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recovery {
@@ -84,6 +128,30 @@ pub enum Recovery {
 }
 
 impl Error {
+    /// The message for conditions and events: the error, and for a Scaleway validation
+    /// error also the spec fields the rejected API fields come from (`max_scale` →
+    /// `maxScale`, `mvcpu_limit` → `cpu`), so that users know what to change.
+    pub fn user_message(&self) -> String {
+        let text = self.to_string();
+        let Self::Scaleway {
+            source: scaleway::Error::InvalidArgument { details, .. },
+            ..
+        } = self
+        else {
+            return text;
+        };
+        let mut fields: Vec<String> = details
+            .iter()
+            .map(|d| spec_field(&d.argument_name))
+            .collect();
+        fields.dedup();
+        if fields.is_empty() {
+            text
+        } else {
+            format!("{text} (in the spec: {})", fields.join(", "))
+        }
+    }
+
     /// Wraps a Scaleway error with what we were doing.
     pub fn scaleway(action: &'static str) -> impl FnOnce(scaleway::Error) -> Error {
         move |source| Error::Scaleway { action, source }
@@ -153,6 +221,44 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_fields_are_named_as_in_the_spec() {
+        assert_eq!(spec_field("max_scale"), "maxScale");
+        assert_eq!(spec_field("mvcpu_limit"), "cpu");
+        assert_eq!(spec_field("memory_limit_bytes"), "memory");
+        assert_eq!(
+            spec_field("liveness_probe.failure_threshold"),
+            "livenessProbe.failureThreshold"
+        );
+        let error = Error::Scaleway {
+            action: "create container",
+            source: scaleway::Error::InvalidArgument {
+                route: "POST /containers",
+                message: "invalid".into(),
+                details: vec![
+                    scaleway::InvalidArgument {
+                        argument_name: "max_scale".into(),
+                        reason: "constraint".into(),
+                        help_message: Some("must be at most 50".into()),
+                    },
+                    scaleway::InvalidArgument {
+                        argument_name: "mvcpu_limit".into(),
+                        reason: "constraint".into(),
+                        help_message: None,
+                    },
+                ],
+            },
+        };
+        let message = error.user_message();
+        assert!(
+            message.contains("max_scale (constraint): must be at most 50")
+                && message.ends_with("(in the spec: maxScale, cpu)"),
+            "{message}"
+        );
+        let other = Error::InvalidSpec("x".into());
+        assert_eq!(other.user_message(), other.to_string());
+    }
 
     #[test]
     fn recovery_follows_the_error_class() {

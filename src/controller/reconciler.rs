@@ -284,16 +284,10 @@ pub async fn finish<K: Managed>(
             let _ = RESULT.try_with(|r| r.set(error.reason()));
             let stalled = error.recovery() == Recovery::Stalled;
             let previous = object.status().cloned().unwrap_or_default();
-            let assessment = Assessment::failed(error.reason(), error.to_string(), stalled);
+            let message = error.user_message();
+            let assessment = Assessment::failed(error.reason(), message.clone(), stalled);
             write_status(object, ctx, previous, &assessment).await?;
-            publish(
-                object,
-                ctx,
-                EventType::Warning,
-                error.reason(),
-                error.to_string(),
-            )
-            .await;
+            publish(object, ctx, EventType::Warning, error.reason(), message).await;
             Ok(requeue_after_error(&error, object, ctx))
         }
     }

@@ -23,6 +23,7 @@ mod config;
 mod emulator;
 mod error;
 mod faults;
+mod functions_api;
 mod ids;
 mod limits;
 mod middleware;

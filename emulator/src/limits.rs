@@ -79,3 +79,17 @@ pub const DEFAULT_TRIGGER_HTTP_PATH: &str = "/";
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
+
+/// Functions v1beta1: accepted `memory_limit` values in MB (the memory/vCPU steps of
+/// Scaleway's published table; vCPU follows memory, see `cpu_for_memory`).
+pub const FUNCTION_MEMORY_LIMITS_MB: [u32; 7] = [128, 256, 512, 1024, 2048, 3072, 4096];
+/// Functions v1beta1: server default `memory_limit` in MB.
+pub const DEFAULT_FUNCTION_MEMORY_MB: u32 = 256;
+/// Functions v1beta1: server default `max_scale` (seed 002).
+pub const DEFAULT_FUNCTION_MAX_SCALE: u32 = 20;
+/// Largest function archive (zip) accepted by the upload URL: 100 MiB (Scaleway docs).
+pub const ARCHIVE_MAX_BYTES: u64 = 100 * MIB;
+/// Lifetime of presigned upload and download URLs, in seconds.
+pub const PRESIGNED_URL_TTL_SECONDS: i64 = 3600;
+/// Message regions accepted by `mnq_region` of function triggers (seed 002).
+pub const MNQ_REGIONS: [&str; 2] = ["fr-par", "nl-ams"];

@@ -133,6 +133,10 @@ fn resource_of(route: &str) -> &'static str {
         "containers" => "container",
         "domains" => "domain",
         "triggers" => "trigger",
+        "functions" => "function",
+        "crons" => "cron",
+        "tokens" => "token",
+        "runtimes" => "runtime",
         _ => "service_info",
     }
 }

@@ -3,7 +3,7 @@
 pub(crate) mod body;
 mod containers;
 mod domains;
-mod list;
+pub(crate) mod list;
 mod namespaces;
 mod service_info;
 mod triggers;
@@ -72,19 +72,25 @@ pub(crate) fn router(emulator: Emulator) -> Router {
                 .patch(triggers::update)
                 .delete(triggers::delete),
         )
+        .merge(crate::functions_api::api_routes())
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .route_layer(from_fn_with_state(emulator.clone(), middleware::auth))
         .route_layer(from_fn_with_state(emulator.clone(), middleware::faults))
         .route_layer(from_fn_with_state(emulator.clone(), middleware::count));
+    // Presigned URLs carry their own credential: counted and subject to faults, no token.
+    let storage = crate::functions_api::storage_routes()
+        .route_layer(from_fn_with_state(emulator.clone(), middleware::faults))
+        .route_layer(from_fn_with_state(emulator.clone(), middleware::count));
     Router::new()
         .merge(api)
+        .merge(storage)
         .nest("/__emulator", crate::admin::router())
         .fallback(middleware::unknown_route)
         .with_state(emulator)
 }
 
 /// The path region, if it is one of the spec's enum (else 400 on `region`).
-fn check_region(region: &str) -> Result<(), ApiError> {
+pub(crate) fn check_region(region: &str) -> Result<(), ApiError> {
     if REGIONS.contains(&region) {
         Ok(())
     } else {
@@ -100,7 +106,7 @@ fn check_region(region: &str) -> Result<(), ApiError> {
 }
 
 /// The record with this ID in this region, else 404.
-fn find<'a, R: Record>(
+pub(crate) fn find<'a, R: Record>(
     table: &'a BTreeMap<String, R>,
     region: &str,
     id: &str,
@@ -112,7 +118,7 @@ fn find<'a, R: Record>(
 }
 
 /// The record with this ID in this region, mutable, else 404.
-fn find_mut<'a, R: Record>(
+pub(crate) fn find_mut<'a, R: Record>(
     table: &'a mut BTreeMap<String, R>,
     region: &str,
     id: &str,
@@ -125,7 +131,7 @@ fn find_mut<'a, R: Record>(
 
 /// A resource can be modified (PATCH, redeploy, DELETE) unless it is transient (409
 /// `transient_state`) or locked (409 `locked`).
-fn ensure_mutable<R: Record>(record: &R) -> Result<(), ApiError> {
+pub(crate) fn ensure_mutable<R: Record>(record: &R) -> Result<(), ApiError> {
     let status = record.life().status();
     if status.is_transient() {
         return Err(ApiError::TransientState {
@@ -145,7 +151,7 @@ fn ensure_mutable<R: Record>(record: &R) -> Result<(), ApiError> {
 
 /// A parent can take a new child only when `ready`: transient → 409 `transient_state`,
 /// locked → 409 `locked`, error → 412 `precondition_failed`.
-fn ensure_usable_parent<R: Record>(record: &R) -> Result<(), ApiError> {
+pub(crate) fn ensure_usable_parent<R: Record>(record: &R) -> Result<(), ApiError> {
     ensure_mutable(record)?;
     if record.life().status() == Status::Error {
         return Err(ApiError::PreconditionFailed {

@@ -73,6 +73,17 @@ impl Lifecycle {
         life
     }
 
+    /// A new resource already settled in `status` (no pending transition).
+    pub(crate) fn settled(now: Now, status: Status) -> Self {
+        Self {
+            status,
+            error_message: None,
+            created_at: now.wall,
+            updated_at: now.wall,
+            pending: None,
+        }
+    }
+
     /// Enters the transient `status` now and schedules `outcome` after `delay`.
     pub(crate) fn begin(&mut self, now: Now, status: Status, delay: Duration, outcome: Outcome) {
         self.status = status;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::functions_api::tables::FunctionTables;
 use crate::ids::{new_suffix, new_uuid};
 use crate::wire::enums::Status;
 use lifecycle::{Now, Outcome};
@@ -23,6 +24,8 @@ pub(crate) struct Store {
     pub containers: BTreeMap<String, ContainerRecord>,
     pub domains: BTreeMap<String, DomainRecord>,
     pub triggers: BTreeMap<String, TriggerRecord>,
+    /// The Functions v1beta1 resources.
+    pub functions: FunctionTables,
     next_seq: u64,
     rng: fastrand::Rng,
     sweep: SweepClock,
@@ -47,6 +50,7 @@ impl Store {
             containers: BTreeMap::new(),
             domains: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            functions: FunctionTables::default(),
             next_seq: 0,
             rng: fastrand::Rng::with_seed(seed),
             sweep: SweepClock::default(),
@@ -84,6 +88,7 @@ impl Store {
             .chain(self.domains.values().map(|r| r.life().due()))
             .chain(self.triggers.values().map(|r| r.life().due()))
             .flatten()
+            .chain(self.functions.earliest_due())
             .min();
     }
 
@@ -102,6 +107,7 @@ impl Store {
         self.triggers.retain(|_, t| {
             !t.life_mut().settle(now, frozen) && containers.contains_key(&t.container_id)
         });
+        self.functions.sweep(now);
     }
 
     /// A fresh resource ID (never one in use) and the next creation sequence number.
@@ -121,11 +127,17 @@ impl Store {
         new_suffix(&mut self.rng, ENDPOINT_SUFFIX_LEN)
     }
 
+    /// A random UUID that is not a resource ID (e.g. a registry namespace or MnQ credential).
+    pub(crate) fn random_uuid(&mut self) -> String {
+        new_uuid(&mut self.rng)
+    }
+
     fn contains(&self, id: &str) -> bool {
         self.namespaces.contains_key(id)
             || self.containers.contains_key(id)
             || self.domains.contains_key(id)
             || self.triggers.contains_key(id)
+            || self.functions.contains(id)
     }
 
     /// Starts deleting a namespace and, in cascade, its containers and their domains and
@@ -199,16 +211,22 @@ impl Store {
             .or_else(|| apply(&mut self.containers, id, now, status, &error_message))
             .or_else(|| apply(&mut self.domains, id, now, status, &error_message))
             .or_else(|| apply(&mut self.triggers, id, now, status, &error_message))
+            .or_else(|| {
+                self.functions
+                    .force_status(id, now, status, &error_message)
+            })
     }
 
-    /// Number of live resources of a kind (`namespaces`, `containers`, `domains`, `triggers`).
+    /// Number of live resources of a kind (`namespaces`, `containers`, `domains`, `triggers`,
+    /// or a Functions kind: `function_namespaces`, `functions`, `crons`, `function_domains`,
+    /// `tokens`, `function_triggers`).
     pub(crate) fn count(&self, kind: &str) -> usize {
         match kind {
             "namespaces" => self.namespaces.len(),
             "containers" => self.containers.len(),
             "domains" => self.domains.len(),
             "triggers" => self.triggers.len(),
-            _ => 0,
+            other => self.functions.count(other).unwrap_or(0),
         }
     }
 
@@ -233,6 +251,7 @@ impl Store {
             "containers": sorted(&self.containers).into_iter().map(Record::to_json).collect::<Vec<_>>(),
             "domains": sorted(&self.domains).into_iter().map(Record::to_json).collect::<Vec<_>>(),
             "triggers": triggers,
+            "functions_api": self.functions.dump(),
         })
     }
 
@@ -242,6 +261,7 @@ impl Store {
         self.containers.clear();
         self.domains.clear();
         self.triggers.clear();
+        self.functions.clear();
     }
 }
 

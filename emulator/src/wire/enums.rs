@@ -79,6 +79,10 @@ wire_enum!(
         Creating => "creating",
         /// Planned maintenance.
         Upgrading => "upgrading",
+        /// Functions v1beta1 only: being (re)deployed or updated.
+        Pending => "pending",
+        /// Functions v1beta1 only (functions): exists, never deployed.
+        Created => "created",
     }
 );
 
@@ -87,11 +91,16 @@ impl Status {
     pub(crate) fn is_transient(self) -> bool {
         matches!(
             self,
-            Self::Creating | Self::Updating | Self::Deleting | Self::Locking | Self::Upgrading
+            Self::Creating
+                | Self::Updating
+                | Self::Deleting
+                | Self::Locking
+                | Self::Upgrading
+                | Self::Pending
         )
     }
 
-    /// Parses any of the nine wire values except `unknown_status`.
+    /// Parses any wire value except `unknown_status`.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         Self::MEMBERS
             .iter()

@@ -22,7 +22,14 @@ pub struct Api {
     pub running: RunningEmulator,
     pub client: reqwest::Client,
     pub token: Option<String>,
+    /// API prefix of [`Api::url`].
+    pub prefix: &'static str,
 }
+
+/// Prefix of the Containers v1 API in region fr-par.
+pub const CONTAINERS: &str = "/containers/v1/regions/fr-par";
+/// Prefix of the Functions v1beta1 API in region fr-par.
+pub const FUNCTIONS: &str = "/functions/v1beta1/regions/fr-par";
 
 /// One HTTP answer.
 #[derive(Debug)]
@@ -53,16 +60,24 @@ impl Api {
             running,
             client,
             token: Some(TOKEN.to_owned()),
+            prefix: CONTAINERS,
         }
+    }
+
+    /// The same emulator, addressed through the Functions v1beta1 API.
+    pub fn functions(mut self) -> Self {
+        self.prefix = FUNCTIONS;
+        self
     }
 
     pub fn emulator(&self) -> &Emulator {
         &self.running.emulator
     }
 
-    /// `http://127.0.0.1:PORT/containers/v1/regions/fr-par` + `path`.
+    /// `http://127.0.0.1:PORT` + the API prefix (Containers v1 in fr-par unless
+    /// [`Api::functions`]) + `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("{}/containers/v1/regions/fr-par{path}", self.running.url())
+        format!("{}{}{path}", self.running.url(), self.prefix)
     }
 
     /// Sends a request to an absolute URL; panics on transport errors.

@@ -1,0 +1,211 @@
+//! Functions namespace operations (ListNamespaces … DeleteNamespace).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+
+use super::records::FnNamespaceRecord;
+use super::secrets;
+use super::wire::{CreateNamespaceRequest, Namespace, UpdateNamespaceRequest};
+use crate::api::body::{QueryParams, json_body};
+use crate::api::list::Paging;
+use crate::api::{check_region, ensure_mutable, find, find_mut};
+use crate::emulator::Emulator;
+use crate::error::{ApiError, Problems};
+use crate::store::lifecycle::{Lifecycle, Now, Outcome};
+use crate::store::records::Meta;
+use crate::validate::{check_env_map, check_name, check_uuid, required_text};
+use crate::wire::common::ListBody;
+use crate::wire::enums::Status;
+
+/// ListNamespaces: filters `organization_id`, `project_id`, `name` (exact match).
+pub(crate) async fn list(
+    State(emulator): State<Emulator>,
+    Path(region): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<ListBody<Namespace>>, ApiError> {
+    check_region(&region)?;
+    let query = QueryParams::new(query)?;
+    let mut problems = Problems::default();
+    let paging = Paging::parse(&query, &mut problems, "name");
+    let organization_id = query.uuid(&mut problems, "organization_id");
+    let project_id = query.uuid(&mut problems, "project_id");
+    let name = query.get("name");
+    problems.finish()?;
+
+    let store = emulator.store(Now::capture());
+    let matching = store
+        .functions
+        .namespaces
+        .values()
+        .filter(|ns| ns.meta.region == region)
+        .filter(|ns| {
+            organization_id
+                .as_ref()
+                .is_none_or(|id| *id == ns.organization_id)
+        })
+        .filter(|ns| project_id.as_ref().is_none_or(|id| *id == ns.project_id))
+        .filter(|ns| name.is_none_or(|name| name == ns.name))
+        .collect();
+    let (page, total) = paging.apply(matching, |ns: &FnNamespaceRecord| ns.name.as_str());
+    Ok(Json(ListBody {
+        plural: "namespaces",
+        items: page.into_iter().map(FnNamespaceRecord::to_wire).collect(),
+        total_count: total,
+    }))
+}
+
+/// CreateNamespace: `name` and `project_id` required (seed 002 declares nothing required,
+/// its sample sends both); the name is unique per project and region.
+pub(crate) async fn create(
+    State(emulator): State<Emulator>,
+    Path(region): Path<String>,
+    body: Bytes,
+) -> Result<Json<Namespace>, ApiError> {
+    check_region(&region)?;
+    let request: CreateNamespaceRequest = json_body(&body)?;
+    let mut problems = Problems::default();
+    let name = required_text(&mut problems, "name", request.name);
+    if !name.is_empty() {
+        check_name(&mut problems, "name", &name);
+    }
+    let project_id = required_text(&mut problems, "project_id", request.project_id);
+    if !project_id.is_empty() {
+        check_uuid(&mut problems, "project_id", &project_id);
+    }
+    let env = request.environment_variables.unwrap_or_default();
+    check_env_map(&mut problems, "environment_variables", &env);
+    let secret_env = secrets::apply(
+        &mut problems,
+        "secret_environment_variables",
+        request.secret_environment_variables.unwrap_or_default(),
+        &Default::default(),
+        emulator.hasher(),
+        true,
+    );
+    problems.finish()?;
+
+    let now = Now::capture();
+    let settings = emulator.settings();
+    let mut store = emulator.store(now);
+    if let Some(existing) = store
+        .functions
+        .namespaces
+        .values()
+        .find(|ns| ns.meta.region == region && ns.project_id == project_id && ns.name == name)
+    {
+        return Err(ApiError::AlreadyExists {
+            resource: "namespace",
+            resource_id: existing.meta.id.clone(),
+            help_message: format!(
+                "a functions namespace named {name:?} already exists in project {project_id}"
+            ),
+        });
+    }
+    let (id, seq) = store.next_identity();
+    let endpoint_prefix = format!("{name}{}", store.endpoint_suffix());
+    let registry_namespace_id = store.random_uuid();
+    let record = FnNamespaceRecord {
+        meta: Meta {
+            id: id.clone(),
+            seq,
+            region,
+            life: Lifecycle::start(
+                now,
+                Status::Creating,
+                settings.transition_delay,
+                Outcome::Ready,
+            ),
+        },
+        name,
+        project_id,
+        organization_id: settings.organization_id.clone(),
+        description: request.description,
+        env,
+        secret_env,
+        tags: request.tags.unwrap_or_default(),
+        registry_namespace_id,
+        endpoint_prefix,
+    };
+    let wire = record.to_wire();
+    store.functions.namespaces.insert(id, record);
+    Ok(Json(wire))
+}
+
+/// GetNamespace.
+pub(crate) async fn get(
+    State(emulator): State<Emulator>,
+    Path((region, id)): Path<(String, String)>,
+) -> Result<Json<Namespace>, ApiError> {
+    check_region(&region)?;
+    let store = emulator.store(Now::capture());
+    Ok(Json(
+        find(&store.functions.namespaces, &region, &id)?.to_wire(),
+    ))
+}
+
+/// UpdateNamespace: description, environment variables (a present map replaces the stored
+/// one), secrets (per key) and tags; the namespace goes `pending`, then `ready`.
+pub(crate) async fn update(
+    State(emulator): State<Emulator>,
+    Path((region, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Namespace>, ApiError> {
+    check_region(&region)?;
+    let request: UpdateNamespaceRequest = json_body(&body)?;
+    let mut problems = Problems::default();
+    if let Some(env) = &request.environment_variables {
+        check_env_map(&mut problems, "environment_variables", env);
+    }
+    let now = Now::capture();
+    let delay = emulator.settings().transition_delay;
+    let mut store = emulator.store(now);
+    let namespace = find_mut(&mut store.functions.namespaces, &region, &id)?;
+    ensure_mutable(namespace)?;
+    let secret_env = request.secret_environment_variables.map(|incoming| {
+        secrets::apply(
+            &mut problems,
+            "secret_environment_variables",
+            incoming,
+            &namespace.secret_env,
+            emulator.hasher(),
+            false,
+        )
+    });
+    problems.finish()?;
+    if let Some(description) = request.description {
+        namespace.description = Some(description);
+    }
+    if let Some(env) = request.environment_variables {
+        namespace.env = env;
+    }
+    if let Some(secret_env) = secret_env {
+        namespace.secret_env = secret_env;
+    }
+    if let Some(tags) = request.tags {
+        namespace.tags = tags;
+    }
+    namespace
+        .meta
+        .life
+        .begin(now, Status::Pending, delay, Outcome::Ready);
+    Ok(Json(namespace.to_wire()))
+}
+
+/// DeleteNamespace: the namespace, its functions (with their crons, domains, triggers and
+/// tokens) and its tokens go `deleting` and disappear together.
+pub(crate) async fn delete(
+    State(emulator): State<Emulator>,
+    Path((region, id)): Path<(String, String)>,
+) -> Result<Json<Namespace>, ApiError> {
+    check_region(&region)?;
+    let now = Now::capture();
+    let delay = emulator.settings().delete_delay;
+    let mut store = emulator.store(now);
+    ensure_mutable(find(&store.functions.namespaces, &region, &id)?)?;
+    store.functions.delete_namespace(&id, now, delay);
+    Ok(Json(
+        find(&store.functions.namespaces, &region, &id)?.to_wire(),
+    ))
+}

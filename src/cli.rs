@@ -115,11 +115,12 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The kinds whose resync period can be set on their own.
-const KINDS: [&str; 4] = [
+const KINDS: [&str; 5] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
     "ServerlessDomain",
+    "ServerlessFunction",
 ];
 
 fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), String> {

@@ -9,17 +9,17 @@ use kube::{Api, ResourceExt};
 use super::conditions::Assessment;
 use super::container_plan::{Desired, Plan, plan, update_for};
 use super::context::Context;
+use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::error::Error;
 use super::exports;
 use super::observe::{Lookup, find_fresh};
-use super::parents;
-use super::policy::{self, Credentials};
+use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    ManagementPolicy, PolicySource, ServerlessContainer, ServerlessContainerStatus,
-    ServerlessDomain, ServerlessNamespace, ServerlessTrigger,
+    ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
+    ServerlessDomain, ServerlessTrigger,
 };
 use crate::scaleway::types::{Container, ContainerFilter};
 
@@ -37,65 +37,21 @@ pub async fn reconcile(
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 
-/// Where the container lives: credentials, region, Scaleway namespace.
-struct Parent {
-    credentials: Credentials,
-    region: String,
-    namespace_id: String,
-}
-
-impl Parent {
-    fn cache_scope(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.credentials.scope.identity, self.region, self.namespace_id
-        )
-    }
-}
-
-/// Resolves the namespace the container belongs to. A missing or not-ready
-/// ServerlessNamespace is a dependency to wait for, not an error storm.
+/// Resolves the namespace the container belongs to (of type Containers).
 async fn parent(
     object: &ServerlessContainer,
     ctx: &Context,
     secrets: &mut SecretReader,
 ) -> Result<Parent, Error> {
     let spec = &object.spec;
-    let k8s_namespace = object.namespace().unwrap_or_default();
-    let Some(reference) = &spec.namespace_ref else {
-        let namespace_id = spec
-            .namespace_id
-            .clone()
-            .ok_or_else(|| Error::InvalidSpec("set namespaceRef or namespaceId".into()))?;
-        let region = spec
-            .region
-            .clone()
-            .unwrap_or_else(|| ctx.config.default_region.clone());
-        return Ok(Parent {
-            credentials: policy::credentials(ctx, secrets, &k8s_namespace, None).await?,
-            region,
-            namespace_id,
-        });
+    let choice = NamespaceChoice {
+        reference: spec.namespace_ref.as_ref(),
+        id: spec.namespace_id.as_deref(),
+        region: spec.region.as_deref(),
+        type_: NamespaceType::Containers,
+        kind: "ServerlessContainer",
     };
-    let parent = parents::ready::<ServerlessNamespace>(
-        &ctx.kube,
-        ctx.parents.namespaces.get(),
-        &k8s_namespace,
-        &reference.name,
-    )
-    .await?;
-    let (namespace, namespace_id, region) = (parent.object, parent.id, parent.region);
-    // The namespace's credentials, layered the same way as for the namespace itself.
-    let explicit = namespace
-        .spec
-        .credentials_secret_ref
-        .as_ref()
-        .map(|secret| (secret.name.as_str(), PolicySource::Parent));
-    Ok(Parent {
-        credentials: policy::credentials(ctx, secrets, &k8s_namespace, explicit).await?,
-        region,
-        namespace_id,
-    })
+    namespace_target::resolve(ctx, secrets, &object.namespace().unwrap_or_default(), choice).await
 }
 
 /// Finds the remote container in its namespace's snapshot (GET only while transient).

@@ -25,8 +25,25 @@ pub struct Desired {
     pub https_only: Option<bool>,
 }
 
-fn invalid(error: units::UnitError) -> Error {
+/// A unit error as a spec error (it names the field).
+pub fn invalid(error: units::UnitError) -> Error {
     Error::InvalidSpec(error.to_string())
+}
+
+/// The wire privacy of a spec's.
+pub fn privacy(privacy: crd::Privacy) -> Privacy {
+    match privacy {
+        crd::Privacy::Public => Privacy::Public,
+        crd::Privacy::Private => Privacy::Private,
+    }
+}
+
+/// The wire sandbox of a spec's.
+pub fn sandbox(sandbox: crd::Sandbox) -> Sandbox {
+    match sandbox {
+        crd::Sandbox::V1 => Sandbox::V1,
+        crd::Sandbox::V2 => Sandbox::V2,
+    }
 }
 
 fn probe(field: &'static str, probe: &crd::Probe) -> Result<Probe, Error> {
@@ -89,20 +106,14 @@ impl Desired {
             memory_limit_bytes: memory,
             mvcpu_limit: cpu,
             timeout,
-            privacy: spec.privacy.map(|p| match p {
-                crd::Privacy::Public => Privacy::Public,
-                crd::Privacy::Private => Privacy::Private,
-            }),
+            privacy: spec.privacy.map(privacy),
             description: spec.description.clone(),
             protocol: spec.protocol.map(|p| match p {
                 crd::Protocol::Http1 => Protocol::Http1,
                 crd::Protocol::H2c => Protocol::H2c,
             }),
             port: spec.port,
-            sandbox: spec.sandbox.map(|s| match s {
-                crd::Sandbox::V1 => Sandbox::V1,
-                crd::Sandbox::V2 => Sandbox::V2,
-            }),
+            sandbox: spec.sandbox.map(sandbox),
             local_storage_limit_bytes: storage,
             scaling_option: spec.scaling.as_ref().map(|s| ScalingOption {
                 concurrent_requests_threshold: s.concurrent_requests_threshold,

@@ -12,6 +12,7 @@ use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
+use crate::scaleway::functions::types::Function;
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// Settings of the controllers.
@@ -195,6 +196,8 @@ pub struct Context {
     pub triggers: RemoteCache<Trigger>,
     /// Remote domains by (credentials, region, container).
     pub domains: RemoteCache<Domain>,
+    /// Remote functions by (credentials, region, functions namespace).
+    pub functions: RemoteCache<Function>,
     /// Event publisher, shared so that repeated warnings become series.
     pub events: EventPublisher,
     /// Retry and poll counters.
@@ -269,6 +272,7 @@ impl Context {
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),
             domains: RemoteCache::new(),
+            functions: RemoteCache::new(),
             kube,
             clients,
             config,

@@ -7,10 +7,15 @@ pub mod container_plan;
 mod container_target;
 pub mod context;
 mod domain;
+mod function;
+mod function_code;
+pub mod function_plan;
 pub mod error;
 pub mod events;
 pub mod exports;
 mod namespace;
+mod namespace_api;
+mod namespace_target;
 pub mod observe;
 mod parents;
 pub mod policy;
@@ -26,6 +31,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Resource, ResourceExt};
 
@@ -33,7 +39,10 @@ pub use context::{Context, OperatorConfig};
 pub use error::Error;
 pub use reconciler::FINALIZER;
 
-use crate::crd::{ServerlessContainer, ServerlessDomain, ServerlessNamespace, ServerlessTrigger};
+use crate::crd::{
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessNamespace,
+    ServerlessTrigger,
+};
 use reconciler::{Managed, error_policy, spec_or_lifecycle};
 
 /// Which Kubernetes namespaces the operator watches.
@@ -199,6 +208,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     check_served::<ServerlessContainer>(&client, &scope).await?;
     check_served::<ServerlessTrigger>(&client, &scope).await?;
     check_served::<ServerlessDomain>(&client, &scope).await?;
+    check_served::<ServerlessFunction>(&client, &scope).await?;
     let secrets: Api<Secret> = api(&client, &scope);
     let related = watcher::Config::default();
 
@@ -208,12 +218,15 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         main_stream(api::<ServerlessContainer>(&client, &scope));
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
     let (domain_store, domain_stream) = main_stream(api::<ServerlessDomain>(&client, &scope));
+    let (function_store, function_stream) =
+        main_stream(api::<ServerlessFunction>(&client, &scope));
 
     let _ = ctx.parents.namespaces.set(namespace_store.clone());
     let _ = ctx.parents.containers.set(container_store.clone());
 
     let namespaces = {
         let for_containers = namespace_store.clone();
+        let for_functions = namespace_store.clone();
         let for_secrets = namespace_store.clone();
         Controller::for_stream(namespace_stream, namespace_store.clone())
             // A namespace being deleted waits for its containers: wake it when they go.
@@ -228,6 +241,22 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                         .map(|r| r.name.clone())
                         .unwrap_or_default();
                     referring(&for_containers, container.namespace(), |n| {
+                        n.name_any() == name && n.meta().deletion_timestamp.is_some()
+                    })
+                },
+            )
+            // ... and for its functions.
+            .watches(
+                api::<ServerlessFunction>(&client, &scope),
+                related.clone(),
+                move |function| {
+                    let name = function
+                        .spec
+                        .namespace_ref
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default();
+                    referring(&for_functions, function.namespace(), |n| {
                         n.name_any() == name && n.meta().deletion_timestamp.is_some()
                     })
                 },
@@ -409,7 +438,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             // A container that becomes Ready (or gets its endpoint) wakes its domains.
             .watches(
                 api::<ServerlessContainer>(&client, &scope),
-                related,
+                related.clone(),
                 move |container| {
                     let name = container.name_any();
                     referring(&for_containers, container.namespace(), |d| {
@@ -431,6 +460,62 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             .for_each(log_result("ServerlessDomain"))
     };
 
+    let functions = {
+        let for_namespaces = function_store.clone();
+        let for_secrets = function_store.clone();
+        let for_config_maps = function_store.clone();
+        // Code ConfigMaps: metadata only (a change of resourceVersion is what matters), so
+        // that watching every ConfigMap costs little.
+        let config_maps = watcher(api::<PartialObjectMeta<ConfigMap>>(&client, &scope), related.clone())
+            .default_backoff()
+            .touched_objects();
+        Controller::for_stream(function_stream, function_store.clone())
+            // A namespace that becomes Ready (or changes credentials) wakes its functions.
+            .watches(
+                api::<ServerlessNamespace>(&client, &scope),
+                related.clone(),
+                move |namespace| {
+                    let name = namespace.name_any();
+                    referring(&for_namespaces, namespace.namespace(), |f| {
+                        f.spec
+                            .namespace_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                    })
+                },
+            )
+            .watches_stream(config_maps, move |config_map| {
+                let name = config_map.name_any();
+                referring(&for_config_maps, config_map.namespace(), |f| {
+                    f.spec
+                        .code
+                        .config_map_key_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == name)
+                })
+            })
+            .watches(secrets.clone(), related.clone(), move |secret| {
+                let name = secret.name_any();
+                referring(&for_secrets, secret.namespace(), |f| {
+                    uses_secret(&f.spec.secret_environment_variables, &name)
+                        || f.spec
+                            .code
+                            .secret_key_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                })
+            })
+            .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
+            .shutdown_on_signal()
+            .run(
+                function::reconcile,
+                error_policy::<ServerlessFunction>,
+                ctx.clone(),
+            )
+            .for_each(log_result("ServerlessFunction"))
+    };
+
     ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| {
         n.status.as_ref().map(|s| s.conditions.clone())
     });
@@ -443,7 +528,10 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     ready_gauge(&ctx, "ServerlessDomain", domain_store.clone(), |d| {
         d.status.as_ref().map(|s| s.conditions.clone())
     });
+    ready_gauge(&ctx, "ServerlessFunction", function_store.clone(), |f| {
+        f.status.as_ref().map(|s| s.conditions.clone())
+    });
     tracing::info!("controllers started");
-    futures::join!(namespaces, containers, triggers, domains);
+    futures::join!(namespaces, containers, triggers, domains, functions);
     Ok(())
 }

@@ -6,6 +6,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
 use super::context::Context;
+use super::namespace_api::NamespaceApi;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh};
 use super::policy::{self, Credentials};
@@ -13,8 +14,8 @@ use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    ManagementPolicy, PolicySource, ServerlessContainer, ServerlessNamespace,
-    ServerlessNamespaceSpec, ServerlessNamespaceStatus,
+    ManagementPolicy, NamespaceType, PolicySource, ServerlessContainer, ServerlessFunction,
+    ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
 };
 use crate::scaleway::types::{
     CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest,
@@ -35,19 +36,24 @@ pub async fn reconcile(
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 
-/// Credentials, region and project of a namespace.
+/// Credentials, region, project and type of a namespace.
 struct Placement {
     credentials: Credentials,
     region: String,
     project_id: String,
+    type_: NamespaceType,
 }
 
 impl Placement {
     fn cache_scope(&self) -> String {
         format!(
-            "{}|{}|{}",
-            self.credentials.scope.identity, self.region, self.project_id
+            "{}|{:?}|{}|{}",
+            self.credentials.scope.identity, self.type_, self.region, self.project_id
         )
+    }
+
+    fn api(&self) -> NamespaceApi<'_> {
+        NamespaceApi::new(&self.credentials.scope.client, &self.region, self.type_)
     }
 }
 
@@ -81,6 +87,7 @@ async fn placement(
         credentials,
         region,
         project_id,
+        type_: object.spec.type_,
     })
 }
 
@@ -113,7 +120,7 @@ async fn observe(
     placement: &Placement,
     name: &str,
 ) -> Result<Option<Namespace>, Error> {
-    let api = placement.credentials.scope.client.region(&placement.region);
+    let api = placement.api();
     let filter = NamespaceFilter {
         project_id: Some(placement.project_id.clone()),
         ..Default::default()
@@ -124,10 +131,10 @@ async fn observe(
         &ctx.namespaces,
         &placement.cache_scope(),
         Lookup { id, name, max_age },
-        || api.list_all_namespaces(&filter),
+        || api.list_all(&filter),
         |id| {
             let api = api.clone();
-            async move { api.get_namespace(&id).await }
+            async move { api.get(&id).await }
         },
     )
     .await
@@ -169,7 +176,7 @@ async fn apply_steps(
         previous.secrets_digest != secrets_digest || keys_differ
     });
 
-    let api = placement.credentials.scope.client.region(&placement.region);
+    let api = placement.api();
     let cache_scope = placement.cache_scope();
     let mut events = Vec::new();
     let mut status = ServerlessNamespaceStatus {
@@ -207,7 +214,7 @@ async fn apply_steps(
                 secret_environment_variables: secret_values.filter(|m| !m.is_empty()),
                 tags: Some(tags),
             };
-            let created = match api.create_namespace(&request).await {
+            let created = match api.create(&request).await {
                 Ok(created) => created,
                 Err(error) => {
                     ctx.namespaces.invalidate(&cache_scope).await;
@@ -236,7 +243,7 @@ async fn apply_steps(
                 remote
             } else {
                 let sent_secrets = update.secret_environment_variables.is_some();
-                let updated = match api.update_namespace(&remote.id, &update).await {
+                let updated = match api.update(&remote.id, &update).await {
                     Ok(updated) => updated,
                     Err(error) => {
                         ctx.namespaces
@@ -288,21 +295,37 @@ fn report(
 async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     let k8s_namespace = object.namespace().unwrap_or_default();
-    let containers: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let dependents = containers
-        .list(&Default::default())
-        .await
-        .map_err(Error::kube("list ServerlessContainers"))?
-        .items
-        .iter()
-        .filter(|c| {
-            c.spec
-                .namespace_ref
-                .as_ref()
-                .is_some_and(|r| r.name == object.name_any())
-        })
-        .count();
-    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessContainer").await?;
+    let name = object.name_any();
+    let refers = |r: Option<&crate::crd::LocalObjectReference>| r.is_some_and(|r| r.name == name);
+    let (dependents, kind) = match object.spec.type_ {
+        NamespaceType::Containers => {
+            let api: Api<ServerlessContainer> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+            let items = api
+                .list(&Default::default())
+                .await
+                .map_err(Error::kube("list ServerlessContainers"))?
+                .items;
+            let count = items
+                .iter()
+                .filter(|c| refers(c.spec.namespace_ref.as_ref()))
+                .count();
+            (count, "ServerlessContainer")
+        }
+        NamespaceType::Functions => {
+            let api: Api<ServerlessFunction> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
+            let items = api
+                .list(&Default::default())
+                .await
+                .map_err(Error::kube("list ServerlessFunctions"))?
+                .items;
+            let count = items
+                .iter()
+                .filter(|f| refers(f.spec.namespace_ref.as_ref()))
+                .count();
+            (count, "ServerlessFunction")
+        }
+    };
+    reconciler::wait_for_dependents(object, &ctx, dependents, kind).await?;
     if let Some(done) = reconciler::keep_remote(object, &ctx).await {
         return done;
     }
@@ -319,10 +342,10 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         .name
         .clone()
         .unwrap_or_else(|| object.name_any());
-    let api = placement.credentials.scope.client.region(&placement.region);
+    let api = placement.api();
     let uid = object.uid().unwrap_or_default();
     let remote = match &previous.id {
-        Some(id) => match api.get_namespace(id).await {
+        Some(id) => match api.get(id).await {
             Ok(remote) => Some(remote),
             Err(error) if error.is_not_found() => None,
             Err(error) => return Err(Error::scaleway("get namespace")(error)),
@@ -334,7 +357,7 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
                 ..Default::default()
             };
             let found = api
-                .list_all_namespaces(&filter)
+                .list_all(&filter)
                 .await
                 .map_err(Error::scaleway("list namespaces"))?;
             // Only ours: a same-named namespace of someone else is never deleted.
@@ -352,6 +375,6 @@ async fn cleanup(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<
         remote_status: Some("deleting".into()),
         ..previous
     };
-    let delete = |id: String| async move { api.delete_namespace(&id).await.map(|_| ()) };
+    let delete = |id: String| async move { api.delete(&id).await };
     reconciler::delete_remote(object, &ctx, "namespace", remote, delete, deleting).await
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::scaleway;
-use crate::scaleway::types::{Container, Domain, Namespace, Status, Trigger};
+use crate::scaleway::functions::types::Function;
+use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// A remote object as the cache needs to see it.
 pub trait RemoteObject: Clone + Send + Sync + 'static {
@@ -16,8 +17,8 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
     fn id(&self) -> &str;
     /// Name, unique in its scope.
     fn name(&self) -> &str;
-    /// Life-cycle status.
-    fn status(&self) -> &Status;
+    /// Whether Scaleway is still working on it (the next look must be a fresh GET).
+    fn is_transient(&self) -> bool;
     /// Tags (where the ownership tag is).
     fn tags(&self) -> &[String];
 }
@@ -31,8 +32,8 @@ macro_rules! remote_object {
             fn name(&self) -> &str {
                 &self.name
             }
-            fn status(&self) -> &Status {
-                &self.status
+            fn is_transient(&self) -> bool {
+                self.status.is_transient()
             }
             fn tags(&self) -> &[String] {
                 &self.tags
@@ -43,6 +44,7 @@ macro_rules! remote_object {
 remote_object!(Namespace);
 remote_object!(Container);
 remote_object!(Trigger);
+remote_object!(Function);
 
 /// A domain's hostname is its name: unique at Scaleway.
 impl RemoteObject for Domain {
@@ -52,8 +54,8 @@ impl RemoteObject for Domain {
     fn name(&self) -> &str {
         &self.hostname
     }
-    fn status(&self) -> &Status {
-        &self.status
+    fn is_transient(&self) -> bool {
+        self.status.is_transient()
     }
     fn tags(&self) -> &[String] {
         &self.tags
@@ -224,7 +226,7 @@ where
     let Some(found) = cache.find(scope, lookup, list).await? else {
         return Ok(None);
     };
-    if !found.status().is_transient() {
+    if !found.is_transient() {
         return Ok(Some(found));
     }
     match get(found.id().to_owned()).await {
@@ -245,6 +247,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::scaleway::types::Status;
 
     fn container(id: &str, name: &str) -> Container {
         Container {

@@ -43,6 +43,12 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         api_group: crate::crd::GROUP,
+        resource: "serverlessfunctions",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
         resource: "serverlessnamespaces/status",
         verbs: &["patch"],
         why: "write status",
@@ -66,6 +72,12 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "write status",
     },
     Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessfunctions/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
         api_group: "",
         resource: "secrets",
         verbs: &["get", "list", "watch", "create", "patch"],
@@ -74,8 +86,8 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         api_group: "",
         resource: "configmaps",
-        verbs: &["list", "watch", "create", "patch"],
-        why: "write a container's exports (server-side apply, authorized as create when the target is new) and watch the labelled ones",
+        verbs: &["get", "list", "watch", "create", "patch"],
+        why: "read a function's code archive and watch for changes to it (metadata only); write a container's exports (server-side apply, authorized as create when the target is new) and watch the labelled ones",
     },
     Permission {
         api_group: "",

@@ -463,7 +463,7 @@ where
         .await;
         return Ok(Action::await_change());
     };
-    if !remote.status().is_transient() {
+    if !remote.is_transient() {
         match delete(remote.id().to_owned()).await {
             Ok(()) | Err(scaleway::Error::TransientState { .. }) => {}
             Err(error) if error.is_not_found() => {

@@ -48,6 +48,14 @@ pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Asses
             "Upgrading",
             format!("Scaleway is upgrading the {kind} (planned maintenance)"),
         ),
+        Status::Pending => Assessment::progressing(
+            "Pending",
+            format!("Scaleway is building and deploying the {kind}"),
+        ),
+        Status::Created => Assessment::progressing(
+            "NotDeployed",
+            format!("the {kind} exists at Scaleway but has no code deployed yet"),
+        ),
         Status::UnknownStatus | Status::Unknown(_) => Assessment::progressing(
             "RemoteStatusUnknown",
             format!("Scaleway reports the {kind} in status {status:?}"),

@@ -5,6 +5,7 @@
 mod common;
 mod container;
 mod domain;
+mod function;
 mod namespace;
 pub mod reference;
 mod trigger;
@@ -22,7 +23,13 @@ pub use container::{
     ServerlessContainer, ServerlessContainerSpec, ServerlessContainerStatus, TcpProbe,
 };
 pub use domain::{ServerlessDomain, ServerlessDomainSpec, ServerlessDomainStatus};
-pub use namespace::{ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus};
+pub use function::{
+    ConfigMapKeySelector, FunctionCode, HttpOption, ServerlessFunction, ServerlessFunctionSpec,
+    ServerlessFunctionStatus,
+};
+pub use namespace::{
+    NamespaceType, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
+};
 pub use trigger::{
     CronSource, Destination, HttpMethod, NatsSource, ServerlessTrigger, ServerlessTriggerSpec,
     ServerlessTriggerStatus, SqsSource,
@@ -38,6 +45,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         ServerlessContainer::crd(),
         ServerlessTrigger::crd(),
         ServerlessDomain::crd(),
+        ServerlessFunction::crd(),
     ]
 }
 

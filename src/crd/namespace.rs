@@ -1,9 +1,10 @@
-//! `ServerlessNamespace`: a Scaleway Serverless Containers namespace.
+//! `ServerlessNamespace`: a Scaleway Serverless Containers or Functions namespace.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
@@ -11,8 +12,18 @@ use super::common::{
     SecretEnvVar, conditions_schema,
 };
 
-/// A Scaleway Serverless Containers namespace, kept in step with this object. Containers
-/// name it in `namespaceRef`.
+/// Which Scaleway Serverless product a namespace is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum NamespaceType {
+    /// A Serverless Containers namespace (Containers API v1).
+    #[default]
+    Containers,
+    /// A Serverless Functions namespace (Functions API v1beta1).
+    Functions,
+}
+
+/// A Scaleway Serverless namespace (Containers by default, or Functions), kept in step with
+/// this object. Containers and functions name it in `namespaceRef`.
 // Each printcolumn(...) repeats the same keys by design, which clippy mistakes for duplicates.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -39,6 +50,7 @@ use super::common::{
         json_path = ".status.remoteStatus",
         description = "Status reported by Scaleway"
     ),
+    printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region"),
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id", priority = 1),
     printcolumn(
@@ -50,8 +62,13 @@ use super::common::{
 #[x_kube(validation = Rule::new("!has(oldSelf.region) || (has(self.region) && self.region == oldSelf.region)").message("region is immutable"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.projectId) || (has(self.projectId) && self.projectId == oldSelf.projectId)").message("projectId is immutable"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.name) || (has(self.name) && self.name == oldSelf.name)").message("name is immutable"))]
+#[x_kube(validation = Rule::new("(has(self.type) ? self.type : 'Containers') == (has(oldSelf.type) ? oldSelf.type : 'Containers')").message("type is immutable"))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerlessNamespaceSpec {
+    /// Containers (default) for ServerlessContainers, or Functions for ServerlessFunctions.
+    /// Scaleway keeps the two in separate APIs; a namespace holds one kind only. Immutable.
+    #[serde(default, rename = "type")]
+    pub type_: NamespaceType,
     /// Name of the namespace at Scaleway (unique inside the project). Defaults to
     /// metadata.name. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -81,10 +81,10 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
 */}}
 {{- define "sso.rules" -}}
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains"]
+  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains", "serverlessfunctions"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status"]
+  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status", "serverlessfunctions/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
@@ -92,7 +92,7 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
 # Exports of a container's endpoint: server-side apply (authorized as create for a new one).
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 # Layered defaults from Namespace annotations. In a Role this grants `get` on the watched
 # Namespace itself, which is all the operator reads.
 - apiGroups: [""]

@@ -87,6 +87,10 @@ string_enum! {
         Error => "error",
         Locked => "locked",
         Upgrading => "upgrading",
+        /// Functions API only: a build or deployment is queued or running.
+        Pending => "pending",
+        /// Functions API only: the function exists but no code was deployed yet.
+        Created => "created",
     }
 }
 
@@ -96,7 +100,12 @@ impl Status {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Creating | Self::Updating | Self::Deleting | Self::Locking | Self::Upgrading
+            Self::Creating
+                | Self::Updating
+                | Self::Deleting
+                | Self::Locking
+                | Self::Upgrading
+                | Self::Pending
         )
     }
 }

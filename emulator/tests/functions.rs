@@ -90,7 +90,12 @@ async fn upload_deploy_and_redeploy_a_function() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["status"], "pending");
     let failed = api.wait_status(&path, "error").await;
-    assert!(failed["error_message"].as_str().unwrap().contains("no code"));
+    assert!(
+        failed["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("no code")
+    );
 
     assert_eq!(upload(&api, &fid, EMPTY_ZIP).await, StatusCode::OK);
     let answer = api.post(&format!("{path}/deploy"), json!({})).await;
@@ -105,7 +110,10 @@ async fn upload_deploy_and_redeploy_a_function() {
     assert_eq!(ready["error_message"], Value::Null);
     let state = api.admin(Method::GET, "/state", None).await.body;
     let stored = &state["functions_api"]["functions"][0];
-    assert_eq!(stored["deployed_archive_sha256"], stored["uploaded_archive_sha256"]);
+    assert_eq!(
+        stored["deployed_archive_sha256"],
+        stored["uploaded_archive_sha256"]
+    );
 
     // The download URL serves the archive back.
     let answer = api.get(&format!("{path}/download-url")).await;
@@ -158,7 +166,13 @@ async fn presigned_urls_accept_only_what_they_were_issued_for() {
     // Another length than declared.
     let wrong = put(url.clone(), vec![b'P'; 23]).await;
     assert_eq!(wrong.status(), 403);
-    assert!(wrong.text().await.unwrap().contains("SignatureDoesNotMatch"));
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("SignatureDoesNotMatch")
+    );
     // A tampered signature.
     let tampered = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
     assert_eq!(put(tampered, EMPTY_ZIP.to_vec()).await.status(), 403);
@@ -168,9 +182,15 @@ async fn presigned_urls_accept_only_what_they_were_issued_for() {
     // The right one.
     assert_eq!(put(url, EMPTY_ZIP.to_vec()).await.status(), 200);
     // Size limits of the upload URL itself.
-    for (length, reason) in [("0", "constraint"), ("104857601", "constraint"), ("x", "format")] {
+    for (length, reason) in [
+        ("0", "constraint"),
+        ("104857601", "constraint"),
+        ("x", "format"),
+    ] {
         let answer = api
-            .get(&format!("/functions/{fid}/upload-url?content_length={length}"))
+            .get(&format!(
+                "/functions/{fid}/upload-url?content_length={length}"
+            ))
             .await;
         assert_eq!(answer.status, 400, "{length}");
         assert_eq!(common::reason_for(&answer.body, "content_length"), reason);
@@ -268,7 +288,12 @@ async fn secrets_are_set_replaced_and_deleted_per_key() {
         .collect();
     assert_eq!(keys, ["B", "C"]);
     assert_eq!(after[0], before[1], "B untouched");
-    assert!(after[1]["hashed_value"].as_str().unwrap().starts_with("$sha256$"));
+    assert!(
+        after[1]["hashed_value"]
+            .as_str()
+            .unwrap()
+            .starts_with("$sha256$")
+    );
 }
 
 #[tokio::test]
@@ -299,7 +324,11 @@ async fn tokens_show_their_value_once() {
         json!({"function_id": fid, "expires_at": "2001-01-01T00:00:00Z"}),
         json!({"function_id": fid, "expires_at": "tomorrow"}),
     ] {
-        assert_eq!(api.post("/tokens", body.clone()).await.status, 400, "{body}");
+        assert_eq!(
+            api.post("/tokens", body.clone()).await.status,
+            400,
+            "{body}"
+        );
     }
     let ns_token = api
         .post("/tokens", json!({"namespace_id": id(&namespace)}))
@@ -326,11 +355,16 @@ async fn crons_domains_and_triggers_and_the_cascade() {
     assert_eq!(cron.body["status"], "creating");
     let cron_path = format!("/crons/{}", id(&cron.body));
     api.wait_status(&cron_path, "ready").await;
-    let patched = api.patch(&cron_path, json!({"schedule": "0 3 * * *"})).await;
+    let patched = api
+        .patch(&cron_path, json!({"schedule": "0 3 * * *"}))
+        .await;
     assert_eq!(patched.body["status"], "pending");
     assert_eq!(patched.body["args"], json!({"k": 1}));
     let bad = api
-        .post("/crons", json!({"function_id": fid, "schedule": "61 25 * * *", "args": [1]}))
+        .post(
+            "/crons",
+            json!({"function_id": fid, "schedule": "61 25 * * *", "args": [1]}),
+        )
         .await;
     let mut names = argument_names(&bad.body);
     names.sort();
@@ -341,12 +375,18 @@ async fn crons_domains_and_triggers_and_the_cascade() {
     );
 
     let domain = api
-        .post("/domains", json!({"hostname": "fn.example.com", "function_id": fid}))
+        .post(
+            "/domains",
+            json!({"hostname": "fn.example.com", "function_id": fid}),
+        )
         .await;
     assert_eq!(domain.status, 200);
     assert_eq!(domain.body["url"], "https://fn.example.com");
     let taken = api
-        .post("/domains", json!({"hostname": "fn.example.com", "function_id": fid}))
+        .post(
+            "/domains",
+            json!({"hostname": "fn.example.com", "function_id": fid}),
+        )
         .await;
     assert_eq!(taken.status, 409);
     assert_eq!(
@@ -385,15 +425,23 @@ async fn crons_domains_and_triggers_and_the_cascade() {
         json!({"name": "region", "function_id": fid,
                "scw_nats_config": {"subject": "s", "mnq_nats_account_id": "a", "mnq_region": "pl-waw"}}),
     ] {
-        assert_eq!(api.post("/triggers", body.clone()).await.status, 400, "{body}");
+        assert_eq!(
+            api.post("/triggers", body.clone()).await.status,
+            400,
+            "{body}"
+        );
     }
-    let listed = api.get(&format!("/triggers?namespace_id={nsid}")).await.body;
+    let listed = api
+        .get(&format!("/triggers?namespace_id={nsid}"))
+        .await
+        .body;
     assert_eq!(listed["total_count"], 2);
     let state = api.admin(Method::GET, "/state", None).await.body;
     assert!(!state.to_string().contains("very-secret"));
 
     // Deleting the namespace takes everything with it.
-    api.wait_status(&format!("/namespaces/{nsid}"), "ready").await;
+    api.wait_status(&format!("/namespaces/{nsid}"), "ready")
+        .await;
     let deleted = api.delete(&format!("/namespaces/{nsid}")).await;
     assert_eq!(deleted.body["status"], "deleting");
     api.wait_gone(&format!("/namespaces/{nsid}")).await;
@@ -417,13 +465,18 @@ async fn both_apis_share_auth_faults_and_the_error_model() {
     assert_eq!(answer.status, 401);
     assert_eq!(answer.body["type"], "denied_authentication");
     api.token = Some(common::TOKEN.to_owned());
-    let answer = api.get("/functions/00000000-0000-4000-8000-000000000000").await;
+    let answer = api
+        .get("/functions/00000000-0000-4000-8000-000000000000")
+        .await;
     assert_eq!(answer.status, 404);
     assert_eq!(answer.body["resource"], "function");
     let answer = api
         .send_url(
             Method::GET,
-            &format!("{}/functions/v1beta1/regions/mars/namespaces", api.running.url()),
+            &format!(
+                "{}/functions/v1beta1/regions/mars/namespaces",
+                api.running.url()
+            ),
             None,
         )
         .await;

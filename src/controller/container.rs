@@ -9,9 +9,9 @@ use kube::{Api, ResourceExt};
 use super::conditions::Assessment;
 use super::container_plan::{Desired, Plan, plan, update_for};
 use super::context::Context;
-use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::error::Error;
 use super::exports;
+use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::{Lookup, find_fresh};
 use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
@@ -51,7 +51,13 @@ async fn parent(
         type_: NamespaceType::Containers,
         kind: "ServerlessContainer",
     };
-    namespace_target::resolve(ctx, secrets, &object.namespace().unwrap_or_default(), choice).await
+    namespace_target::resolve(
+        ctx,
+        secrets,
+        &object.namespace().unwrap_or_default(),
+        choice,
+    )
+    .await
 }
 
 /// Finds the remote container in its namespace's snapshot (GET only while transient).

@@ -17,9 +17,7 @@ use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
-use crate::crd::{
-    ManagementPolicy, NamespaceType, ServerlessFunction, ServerlessFunctionStatus,
-};
+use crate::crd::{ManagementPolicy, NamespaceType, ServerlessFunction, ServerlessFunctionStatus};
 use crate::scaleway;
 use crate::scaleway::functions::types::{CreateFunctionRequest, Function, FunctionFilter};
 use crate::scaleway::types::Status;
@@ -51,7 +49,13 @@ async fn parent(
         type_: NamespaceType::Functions,
         kind: "ServerlessFunction",
     };
-    namespace_target::resolve(ctx, secrets, &object.namespace().unwrap_or_default(), choice).await
+    namespace_target::resolve(
+        ctx,
+        secrets,
+        &object.namespace().unwrap_or_default(),
+        choice,
+    )
+    .await
 }
 
 /// Finds the remote function in its namespace's snapshot (GET only while transient).
@@ -106,13 +110,12 @@ async fn apply_steps(
         .and_then(|v| digest(&ctx.config.digest_key, v));
     let redeploy_asked = spec.redeploy_requested_at.is_some()
         && spec.redeploy_requested_at != previous.observed_redeploy_requested_at;
-    let archive = if observing
-        || (!redeploy_asked && function_code::unchanged_url(&spec.code, &previous))
-    {
-        None
-    } else {
-        Some(function_code::load(&spec.code, &ctx.kube, &k8s_namespace, &mut secrets).await?)
-    };
+    let archive =
+        if observing || (!redeploy_asked && function_code::unchanged_url(&spec.code, &previous)) {
+            None
+        } else {
+            Some(function_code::load(&spec.code, &ctx.kube, &k8s_namespace, &mut secrets).await?)
+        };
     let remote = observe(object, ctx, &parent, &desired.name).await?;
 
     let api = parent.credentials.scope.client.functions(&parent.region);
@@ -232,7 +235,9 @@ async fn apply_steps(
         let archive = match archive {
             Some(archive) => archive,
             // The URL was skipped as unchanged, but the code must go again.
-            None => function_code::load(&spec.code, &ctx.kube, &k8s_namespace, &mut secrets).await?,
+            None => {
+                function_code::load(&spec.code, &ctx.kube, &k8s_namespace, &mut secrets).await?
+            }
         };
         remote = deploy(ctx, &api, &cache_scope, &remote, &archive).await?;
         events.push((
@@ -324,8 +329,7 @@ async fn cleanup(object: Arc<ServerlessFunction>, ctx: Arc<Context>) -> Result<A
         // The namespace is gone or not ready: use what status recorded.
         Err(_) => match (previous.region.clone(), previous.namespace_id.clone()) {
             (Some(region), Some(namespace_id)) => Parent {
-                credentials: policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
-                    .await?,
+                credentials: policy::credentials(&ctx, &mut secrets, &k8s_namespace, None).await?,
                 region,
                 namespace_id,
             },

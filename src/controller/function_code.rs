@@ -240,8 +240,14 @@ mod tests {
             ..Default::default()
         };
         assert!(unchanged_url(&url_code(url, None), &deployed));
-        assert!(unchanged_url(&url_code(url, Some(&"a".repeat(64))), &deployed));
-        assert!(!unchanged_url(&url_code(url, Some(&"b".repeat(64))), &deployed));
+        assert!(unchanged_url(
+            &url_code(url, Some(&"a".repeat(64))),
+            &deployed
+        ));
+        assert!(!unchanged_url(
+            &url_code(url, Some(&"b".repeat(64))),
+            &deployed
+        ));
         assert!(!unchanged_url(
             &url_code("https://example.com/code.zip?v=2", None),
             &deployed

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::container_plan::{invalid, privacy, sandbox};
 use super::error::Error;
-use crate::crd::{self, ServerlessFunctionSpec};
 use crate::crd::units;
+use crate::crd::{self, ServerlessFunctionSpec};
 use crate::scaleway::SecretString;
 use crate::scaleway::functions::types::{
     Function, FunctionRuntime, FunctionSettings, HttpOption, Secret, UpdateFunctionRequest,
@@ -76,10 +76,7 @@ impl Desired {
             private_network_id: None,
         };
         Ok(Self {
-            name: spec
-                .name
-                .clone()
-                .unwrap_or_else(|| object_name.to_owned()),
+            name: spec.name.clone().unwrap_or_else(|| object_name.to_owned()),
             settings,
         })
     }
@@ -163,8 +160,10 @@ mod tests {
     fn only_differing_fields_are_sent() {
         let desired = Desired::from_spec(
             "f",
-            &spec(serde_json::json!({"maxScale": 5, "handler": "handler.handle",
-                "environmentVariables": {"A": "1"}, "timeout": "30s"})),
+            &spec(
+                serde_json::json!({"maxScale": 5, "handler": "handler.handle",
+                "environmentVariables": {"A": "1"}, "timeout": "30s"}),
+            ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let mut remote = Function {
@@ -180,7 +179,10 @@ mod tests {
         remote.runtime = FunctionRuntime::from("python312");
         let update = update_for(&desired.settings, &remote, None, None);
         assert_eq!(update.settings.max_scale, Some(5));
-        assert_eq!(update.settings.runtime, Some(FunctionRuntime::from("python313")));
+        assert_eq!(
+            update.settings.runtime,
+            Some(FunctionRuntime::from("python313"))
+        );
         assert_eq!(update.settings.handler, None);
         assert_eq!(update.settings.environment_variables, None);
     }

@@ -7,12 +7,12 @@ pub mod container_plan;
 mod container_target;
 pub mod context;
 mod domain;
-mod function;
-mod function_code;
-pub mod function_plan;
 pub mod error;
 pub mod events;
 pub mod exports;
+mod function;
+mod function_code;
+pub mod function_plan;
 mod namespace;
 mod namespace_api;
 mod namespace_target;
@@ -30,8 +30,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
-use kube::runtime::reflector::{ObjectRef, Store};
 use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Api, Resource, ResourceExt};
 
@@ -218,8 +218,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         main_stream(api::<ServerlessContainer>(&client, &scope));
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
     let (domain_store, domain_stream) = main_stream(api::<ServerlessDomain>(&client, &scope));
-    let (function_store, function_stream) =
-        main_stream(api::<ServerlessFunction>(&client, &scope));
+    let (function_store, function_stream) = main_stream(api::<ServerlessFunction>(&client, &scope));
 
     let _ = ctx.parents.namespaces.set(namespace_store.clone());
     let _ = ctx.parents.containers.set(container_store.clone());
@@ -466,9 +465,12 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         let for_config_maps = function_store.clone();
         // Code ConfigMaps: metadata only (a change of resourceVersion is what matters), so
         // that watching every ConfigMap costs little.
-        let config_maps = watcher(api::<PartialObjectMeta<ConfigMap>>(&client, &scope), related.clone())
-            .default_backoff()
-            .touched_objects();
+        let config_maps = watcher(
+            api::<PartialObjectMeta<ConfigMap>>(&client, &scope),
+            related.clone(),
+        )
+        .default_backoff()
+        .touched_objects();
         Controller::for_stream(function_stream, function_store.clone())
             // A namespace that becomes Ready (or changes credentials) wakes its functions.
             .watches(

@@ -6,8 +6,8 @@ use kube::runtime::controller::Action;
 use kube::{Api, ResourceExt};
 
 use super::context::Context;
-use super::namespace_api::NamespaceApi;
 use super::error::Error;
+use super::namespace_api::NamespaceApi;
 use super::observe::{Lookup, find_fresh};
 use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, changed_fields, object_key};

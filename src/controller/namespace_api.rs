@@ -163,7 +163,10 @@ mod tests {
         assert_eq!(converted.status, Status::Pending);
         assert!(converted.status.is_transient());
         assert_eq!(
-            converted.secret_environment_variables.get("K").map(String::as_str),
+            converted
+                .secret_environment_variables
+                .get("K")
+                .map(String::as_str),
             Some("$h")
         );
         assert_eq!(converted.tags, vec!["t".to_owned()]);

@@ -116,7 +116,9 @@ pub(crate) async fn get(
 ) -> Result<Json<Domain>, ApiError> {
     check_region(&region)?;
     let store = emulator.store(Now::capture());
-    Ok(Json(find(&store.functions.domains, &region, &id)?.to_wire()))
+    Ok(Json(
+        find(&store.functions.domains, &region, &id)?.to_wire(),
+    ))
 }
 
 /// DeleteDomain.

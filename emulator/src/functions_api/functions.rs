@@ -30,7 +30,9 @@ use crate::limits;
 use crate::secret::SecretHasher;
 use crate::store::lifecycle::{Lifecycle, Now, Outcome};
 use crate::store::records::Meta;
-use crate::validate::{check_env_map, check_name, check_range, check_uuid, duration_in, required_text};
+use crate::validate::{
+    check_env_map, check_name, check_range, check_uuid, duration_in, required_text,
+};
 use crate::wire::common::{ListBody, seconds};
 use crate::wire::enums::{Privacy, Sandbox, Status, parse_enum};
 
@@ -141,8 +143,7 @@ fn apply_settings(
         }
         spec.handler = Some(handler);
     }
-    if let Some(privacy) = parse_enum::<Privacy>(problems, "privacy", settings.privacy.as_deref())
-    {
+    if let Some(privacy) = parse_enum::<Privacy>(problems, "privacy", settings.privacy.as_deref()) {
         spec.privacy = privacy;
     }
     if let Some(option) =
@@ -150,8 +151,7 @@ fn apply_settings(
     {
         spec.http_option = option;
     }
-    if let Some(sandbox) = parse_enum::<Sandbox>(problems, "sandbox", settings.sandbox.as_deref())
-    {
+    if let Some(sandbox) = parse_enum::<Sandbox>(problems, "sandbox", settings.sandbox.as_deref()) {
         spec.sandbox = sandbox;
     }
     if let Some(description) = settings.description {
@@ -177,7 +177,11 @@ fn deploy_outcome(spec: &FunctionSpec, archive: Option<&Archive>) -> Outcome {
         None => Outcome::Error(
             "no code to deploy: upload a zip archive to the function's upload URL first".into(),
         ),
-        Some(archive) if !ZIP_MAGIC.iter().any(|magic| archive.bytes.starts_with(magic)) => {
+        Some(archive)
+            if !ZIP_MAGIC
+                .iter()
+                .any(|magic| archive.bytes.starts_with(magic)) =>
+        {
             Outcome::Error("build failed: the uploaded archive is not a zip file".into())
         }
         Some(_) if spec.runtime.is_none() => {
@@ -365,8 +369,7 @@ pub(crate) async fn update(
     );
     problems.finish()?;
     function.spec = spec;
-    let was_deployed =
-        function.deployed.is_some() || function.meta.life.status() == Status::Error;
+    let was_deployed = function.deployed.is_some() || function.meta.life.status() == Status::Error;
     if request.redeploy != Some(false) && was_deployed {
         start_rollout(function, now, delay);
     } else {

@@ -134,5 +134,7 @@ pub(crate) async fn list(
             }
         })
         .collect();
-    Ok(Json(json!({ "runtimes": runtimes, "total_count": runtimes.len() })))
+    Ok(Json(
+        json!({ "runtimes": runtimes, "total_count": runtimes.len() }),
+    ))
 }

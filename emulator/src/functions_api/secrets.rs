@@ -108,7 +108,11 @@ mod tests {
         apply(
             &mut problems,
             "s",
-            vec![secret("A", None), secret("B", Some("1")), secret("B", Some("2"))],
+            vec![
+                secret("A", None),
+                secret("B", Some("1")),
+                secret("B", Some("2")),
+            ],
             &BTreeMap::new(),
             &hasher,
             true,

@@ -105,16 +105,35 @@ pub(crate) fn presign(
 }
 
 /// An S3-style XML error.
-fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    response
+#[derive(Clone, Copy, Debug)]
+struct S3Error {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for S3Error {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
+            self.code, self.message
+        );
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        response
+    }
+}
+
+fn s3_error(status: StatusCode, code: &'static str, message: &'static str) -> Response {
+    S3Error {
+        status,
+        code,
+        message,
+    }
+    .into_response()
 }
 
 /// Checks the presigned query for `grant` on `object`.
@@ -123,14 +142,20 @@ fn verify(
     query: &BTreeMap<String, String>,
     grant: Grant,
     object: &str,
-) -> Result<(), Response> {
-    let denied = |message: &str| s3_error(StatusCode::FORBIDDEN, "AccessDenied", message);
+) -> Result<(), S3Error> {
+    let denied = |message: &'static str| S3Error {
+        status: StatusCode::FORBIDDEN,
+        code: "AccessDenied",
+        message,
+    };
     let (Some(date), Some(expires), Some(given)) = (
         query.get("X-Amz-Date"),
         query.get("X-Amz-Expires"),
         query.get("X-Amz-Signature"),
     ) else {
-        return Err(denied("Query-string authentication requires X-Amz-Date, X-Amz-Expires and X-Amz-Signature"));
+        return Err(denied(
+            "Query-string authentication requires X-Amz-Date, X-Amz-Expires and X-Amz-Signature",
+        ));
     };
     let Ok(expires) = expires.parse::<i64>() else {
         return Err(denied("X-Amz-Expires must be a number of seconds"));
@@ -142,11 +167,11 @@ fn verify(
         return Err(denied("X-Amz-Date is not a valid date"));
     };
     if *given != signature(emulator, grant, object, date, expires) {
-        return Err(s3_error(
-            StatusCode::FORBIDDEN,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided",
-        ));
+        return Err(S3Error {
+            status: StatusCode::FORBIDDEN,
+            code: "SignatureDoesNotMatch",
+            message: "The request signature we calculated does not match the signature you provided",
+        });
     }
     let age = Timestamp::now().as_second() - signed_at.as_second();
     if age > expires {
@@ -184,8 +209,8 @@ pub(crate) async fn put(
     };
     // The signature covers the Content-Length declared to GetFunctionUploadURL: another
     // length does not match, exactly as with a real presigned PUT.
-    if let Err(response) = verify(&emulator, &query, Grant::Upload(declared), &object) {
-        return response;
+    if let Err(error) = verify(&emulator, &query, Grant::Upload(declared), &object) {
+        return error.into_response();
     }
     if u64::try_from(body.len()).ok() != Some(declared) {
         return s3_error(
@@ -227,8 +252,8 @@ pub(crate) async fn get(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let object = object_path(&region, &function_id);
-    if let Err(response) = verify(&emulator, &query, Grant::Download, &object) {
-        return response;
+    if let Err(error) = verify(&emulator, &query, Grant::Download, &object) {
+        return error.into_response();
     }
     let store = emulator.store(Now::capture());
     let archive = store

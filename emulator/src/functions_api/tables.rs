@@ -14,7 +14,6 @@ use crate::store::records::Record;
 use crate::store::sorted;
 use crate::wire::enums::Status;
 
-
 /// Every Functions v1beta1 resource of one emulator.
 #[derive(Debug, Default)]
 pub(crate) struct FunctionTables {
@@ -29,7 +28,8 @@ pub(crate) struct FunctionTables {
 impl FunctionTables {
     /// Applies due transitions; drops resources that are gone and children of gone parents.
     pub(crate) fn sweep(&mut self, now: Instant) {
-        self.namespaces.retain(|_, ns| !ns.life_mut().settle(now, false));
+        self.namespaces
+            .retain(|_, ns| !ns.life_mut().settle(now, false));
         let namespaces = &self.namespaces;
         self.functions.retain(|_, f| {
             let gone = f.life_mut().settle(now, false);

@@ -211,10 +211,7 @@ impl Store {
             .or_else(|| apply(&mut self.containers, id, now, status, &error_message))
             .or_else(|| apply(&mut self.domains, id, now, status, &error_message))
             .or_else(|| apply(&mut self.triggers, id, now, status, &error_message))
-            .or_else(|| {
-                self.functions
-                    .force_status(id, now, status, &error_message)
-            })
+            .or_else(|| self.functions.force_status(id, now, status, &error_message))
     }
 
     /// Number of live resources of a kind (`namespaces`, `containers`, `domains`, `triggers`,

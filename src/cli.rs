@@ -115,12 +115,13 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The kinds whose resync period can be set on their own.
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 6] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
     "ServerlessDomain",
     "ServerlessFunction",
+    "ServerlessFunctionToken",
 ];
 
 fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), String> {

@@ -23,6 +23,7 @@ pub mod rbac;
 pub mod reconciler;
 mod remote_status;
 pub mod secrets;
+mod token;
 mod trigger;
 
 use std::sync::Arc;
@@ -40,8 +41,8 @@ pub use error::Error;
 pub use reconciler::FINALIZER;
 
 use crate::crd::{
-    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessNamespace,
-    ServerlessTrigger,
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionToken,
+    ServerlessNamespace, ServerlessTrigger,
 };
 use reconciler::{Managed, error_policy, spec_or_lifecycle};
 
@@ -209,6 +210,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     check_served::<ServerlessTrigger>(&client, &scope).await?;
     check_served::<ServerlessDomain>(&client, &scope).await?;
     check_served::<ServerlessFunction>(&client, &scope).await?;
+    check_served::<ServerlessFunctionToken>(&client, &scope).await?;
     let secrets: Api<Secret> = api(&client, &scope);
     let related = watcher::Config::default();
 
@@ -219,9 +221,11 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let (trigger_store, trigger_stream) = main_stream(api::<ServerlessTrigger>(&client, &scope));
     let (domain_store, domain_stream) = main_stream(api::<ServerlessDomain>(&client, &scope));
     let (function_store, function_stream) = main_stream(api::<ServerlessFunction>(&client, &scope));
+    let (token_store, token_stream) = main_stream(api::<ServerlessFunctionToken>(&client, &scope));
 
     let _ = ctx.parents.namespaces.set(namespace_store.clone());
     let _ = ctx.parents.containers.set(container_store.clone());
+    let _ = ctx.parents.functions.set(function_store.clone());
 
     let namespaces = {
         let for_containers = namespace_store.clone();
@@ -518,6 +522,53 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             .for_each(log_result("ServerlessFunction"))
     };
 
+    let tokens = {
+        let for_functions = token_store.clone();
+        let for_namespaces = token_store.clone();
+        let for_secrets = token_store.clone();
+        Controller::for_stream(token_stream, token_store.clone())
+            // A function or namespace that becomes Ready wakes its tokens.
+            .watches(
+                api::<ServerlessFunction>(&client, &scope),
+                related.clone(),
+                move |function| {
+                    let name = function.name_any();
+                    referring(&for_functions, function.namespace(), |t| {
+                        t.spec.function_ref.as_ref().is_some_and(|r| r.name == name)
+                    })
+                },
+            )
+            .watches(
+                api::<ServerlessNamespace>(&client, &scope),
+                related.clone(),
+                move |namespace| {
+                    let name = namespace.name_any();
+                    referring(&for_namespaces, namespace.namespace(), |t| {
+                        t.spec
+                            .namespace_ref
+                            .as_ref()
+                            .is_some_and(|r| r.name == name)
+                    })
+                },
+            )
+            // The Secret holding the value was changed or deleted: write it again.
+            .watches(secrets.clone(), related.clone(), move |secret| {
+                let name = secret.name_any();
+                referring(&for_secrets, secret.namespace(), |t| {
+                    t.spec.secret.name == name
+                })
+            })
+            .with_config(controller_config(&ctx))
+            .trigger_backoff(TriggerBackoff::default())
+            .shutdown_on_signal()
+            .run(
+                token::reconcile,
+                error_policy::<ServerlessFunctionToken>,
+                ctx.clone(),
+            )
+            .for_each(log_result("ServerlessFunctionToken"))
+    };
+
     ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| {
         n.status.as_ref().map(|s| s.conditions.clone())
     });
@@ -533,7 +584,10 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     ready_gauge(&ctx, "ServerlessFunction", function_store.clone(), |f| {
         f.status.as_ref().map(|s| s.conditions.clone())
     });
+    ready_gauge(&ctx, "ServerlessFunctionToken", token_store.clone(), |t| {
+        t.status.as_ref().map(|s| s.conditions.clone())
+    });
     tracing::info!("controllers started");
-    futures::join!(namespaces, containers, triggers, domains, functions);
+    futures::join!(namespaces, containers, triggers, domains, functions, tokens);
     Ok(())
 }

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::conditions;
 use super::error::Error;
 use super::reconciler::Managed;
-use crate::crd::{ServerlessContainer, ServerlessNamespace};
+use crate::crd::{ServerlessContainer, ServerlessFunction, ServerlessNamespace};
 
 /// The stores of the kinds other objects reference (set when the controllers start).
 #[derive(Default)]
@@ -21,6 +21,8 @@ pub struct ParentStores {
     pub namespaces: OnceLock<Store<ServerlessNamespace>>,
     /// ServerlessContainers.
     pub containers: OnceLock<Store<ServerlessContainer>>,
+    /// ServerlessFunctions.
+    pub functions: OnceLock<Store<ServerlessFunction>>,
 }
 
 /// Object `name` in Kubernetes namespace `namespace`: from `store` when it is there and

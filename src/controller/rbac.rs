@@ -49,6 +49,12 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         api_group: crate::crd::GROUP,
+        resource: "serverlessfunctiontokens",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
         resource: "serverlessnamespaces/status",
         verbs: &["patch"],
         why: "write status",
@@ -78,10 +84,16 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "write status",
     },
     Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessfunctiontokens/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
         api_group: "",
         resource: "secrets",
         verbs: &["get", "list", "watch", "create", "patch"],
-        why: "read secret environment variables, trigger keys and credentials; re-sync when they change; write exports (server-side apply, authorized as create when the target is new)",
+        why: "read secret environment variables, trigger keys and credentials; re-sync when they change; write exports and function token values (server-side apply, authorized as create when the target is new; a merge patch releases an orphaned token Secret)",
     },
     Permission {
         api_group: "",

@@ -1,5 +1,5 @@
 //! The custom resources: `ServerlessNamespace`, `ServerlessContainer`, `ServerlessTrigger`,
-//! `ServerlessDomain`
+//! `ServerlessDomain`, `ServerlessFunction`, `ServerlessFunctionToken`
 //! (group `serverless.scaleway.com`, version `v1alpha1`, category `serverless`).
 
 mod common;
@@ -8,6 +8,7 @@ mod domain;
 mod function;
 mod namespace;
 pub mod reference;
+mod token;
 mod trigger;
 pub mod units;
 
@@ -30,6 +31,10 @@ pub use function::{
 pub use namespace::{
     NamespaceType, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
 };
+pub use token::{
+    ServerlessFunctionToken, ServerlessFunctionTokenSpec, ServerlessFunctionTokenStatus,
+    TokenSecretTarget,
+};
 pub use trigger::{
     CronSource, Destination, HttpMethod, NatsSource, ServerlessTrigger, ServerlessTriggerSpec,
     ServerlessTriggerStatus, SqsSource,
@@ -46,6 +51,7 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         ServerlessTrigger::crd(),
         ServerlessDomain::crd(),
         ServerlessFunction::crd(),
+        ServerlessFunctionToken::crd(),
     ]
 }
 

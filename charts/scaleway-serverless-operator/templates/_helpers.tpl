@@ -81,10 +81,10 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
 */}}
 {{- define "sso.rules" -}}
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains", "serverlessfunctions"]
+  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains", "serverlessfunctions", "serverlessfunctiontokens"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status", "serverlessfunctions/status"]
+  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status", "serverlessfunctions/status", "serverlessfunctiontokens/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]

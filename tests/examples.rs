@@ -4,7 +4,8 @@ use std::path::Path;
 
 use kube::core::cel::validate_cel;
 use scaleway_serverless_operator::crd::{
-    ServerlessContainer, ServerlessDomain, ServerlessNamespace, ServerlessTrigger,
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionToken,
+    ServerlessNamespace, ServerlessTrigger,
 };
 
 fn documents() -> Vec<(String, serde_json::Value)> {
@@ -39,6 +40,10 @@ fn examples_are_valid_objects_of_our_kinds() {
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "ServerlessDomain" => serde_json::from_value::<ServerlessDomain>(doc)
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessFunction" => serde_json::from_value::<ServerlessFunction>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessFunctionToken" => serde_json::from_value::<ServerlessFunctionToken>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "Secret" => Ok(Ok(())),
             other => panic!("{file}: unexpected kind {other}"),
         };
@@ -53,6 +58,8 @@ fn examples_are_valid_objects_of_our_kinds() {
         "ServerlessContainer",
         "ServerlessTrigger",
         "ServerlessDomain",
+        "ServerlessFunction",
+        "ServerlessFunctionToken",
         "Secret",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "examples/ has no {kind}");

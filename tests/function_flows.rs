@@ -236,6 +236,24 @@ async fn a_function_is_uploaded_deployed_redeployed_on_new_code_and_deleted() {
     assert_eq!(h.calls(PUT_ARCHIVE), 2, "no upload for settings");
     assert_eq!(h.calls(DEPLOY), 2, "the PATCH itself redeploys");
 
+    // A new redeployRequestedAt uploads and deploys the same code once more.
+    let patch = json!({"spec": {"redeployRequestedAt": "2026-11-23T12:00:00Z"}});
+    h.api::<ServerlessFunction>()
+        .patch("hello", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.until("the asked redeploy", || async {
+        let (puts, deploys) = (h.calls(PUT_ARCHIVE), h.calls(DEPLOY));
+        (puts == 3 && deploys == 3)
+            .then_some(())
+            .ok_or_else(|| format!("{puts} uploads, {deploys} deploys"))
+    })
+    .await;
+    h.condition::<ServerlessFunction>("hello", "Ready", "True")
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(h.calls(DEPLOY), 3, "exactly once");
+
     // Deleting the function, then the namespace, leaves nothing.
     h.api::<ServerlessFunction>()
         .delete("hello", &DeleteParams::default())
@@ -328,6 +346,10 @@ async fn code_from_a_url_is_checked_against_its_pin() {
         !ready.contains("sig=abc"),
         "the query string is never shown: {ready}"
     );
+    assert!(
+        !h.events().await.iter().any(|e| e.contains("sig=abc")),
+        "nor in events"
+    );
     assert_eq!(h.calls(PUT_ARCHIVE), 0, "nothing uploaded");
 
     let patch = json!({"spec": {"code": {"sha256": sha256(ZIP_V1)}}});
@@ -400,4 +422,31 @@ where
         .and_then(|c| c["message"].as_str())
         .unwrap_or_default()
         .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_from_a_secret_key_is_deployed() {
+    let h = harness().await;
+    h.apply::<ServerlessNamespace>(FUNCTIONS_NAMESPACE).await;
+    let archive = std::str::from_utf8(ZIP_V1).unwrap_or_else(|e| panic!("{e}"));
+    h.secret("private-code", "code.zip", archive).await;
+    h.apply::<ServerlessFunction>(&function_yaml(
+        "secretive",
+        "    secretKeyRef:\n      name: private-code\n      key: code.zip\n",
+        "",
+    ))
+    .await;
+    let function = h
+        .condition::<ServerlessFunction>("secretive", "Ready", "True")
+        .await;
+    let status = status_of_function(&function);
+    assert_eq!(status.code_sha256.as_deref(), Some(sha256(ZIP_V1).as_str()));
+    assert_eq!(
+        status.code_source.as_deref(),
+        Some("Secret private-code/code.zip")
+    );
+    assert_eq!(
+        remote_function(&h, status.id.as_deref().unwrap_or_default())["deployed_archive_sha256"],
+        sha256(ZIP_V1)
+    );
 }

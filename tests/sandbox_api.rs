@@ -1385,6 +1385,17 @@ async fn events_are_one_storage_for_both_apis() {
         .expect("events.k8s.io view");
     assert_eq!(same.note.as_deref(), Some("written through events.k8s.io"));
     assert_eq!(same.metadata.uid, event.metadata.uid);
+    // Field selectors name the fields of the API asked, on lists as on watches.
+    let by_regarding = v1
+        .list(&ListParams::default().fields("regarding.name=cm1"))
+        .await
+        .expect("events.k8s.io list");
+    assert_eq!(by_regarding.items.len(), 1);
+    let other = v1
+        .list(&ListParams::default().fields("regarding.name=other"))
+        .await
+        .expect("events.k8s.io list");
+    assert!(other.items.is_empty());
 }
 
 #[tokio::test]
@@ -1500,4 +1511,50 @@ async fn lists_are_paged_with_limit_and_continue() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.items.len(), 6);
     assert!(all.metadata.continue_.is_none_or(|c| c.is_empty()));
+}
+
+#[tokio::test]
+async fn repeated_warnings_become_one_series_and_a_lost_event_is_created_again() {
+    use scaleway_serverless_operator::controller::events::{EventPublisher, EventType};
+    let (_running, client) = start().await;
+    let cm: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let object = cm
+        .create(&PostParams::default(), &config_map("noisy", &[]))
+        .await
+        .expect("configmap");
+    let regarding = object.object_ref(&());
+    let publisher = EventPublisher::new(client.clone(), "sandbox-test", None);
+    for _ in 0..3 {
+        publisher
+            .publish(&regarding, EventType::Warning, "Failing", "still failing")
+            .await
+            .expect("published");
+    }
+    let events: Api<K8sEvent> = Api::namespaced(client, "default");
+    let listed = events
+        .list(&ListParams::default().fields("regarding.name=noisy"))
+        .await
+        .expect("events");
+    assert_eq!(listed.items.len(), 1, "one event for three repeats");
+    let series = listed.items[0].series.clone().expect("a series");
+    assert_eq!(series.count, 3);
+    // The event is gone (expired, or deleted): the next repeat creates a new one.
+    let name = listed.items[0].metadata.name.clone().unwrap_or_default();
+    events
+        .delete(&name, &Default::default())
+        .await
+        .expect("deleted");
+    publisher
+        .publish(&regarding, EventType::Warning, "Failing", "still failing")
+        .await
+        .expect("published again");
+    let listed = events
+        .list(&ListParams::default().fields("regarding.name=noisy"))
+        .await
+        .expect("events");
+    assert_eq!(listed.items.len(), 1, "a new event");
+    assert_ne!(
+        listed.items[0].metadata.name.as_deref(),
+        Some(name.as_str())
+    );
 }

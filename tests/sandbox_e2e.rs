@@ -279,6 +279,10 @@ async fn readme_walkthrough_with_kubectl() {
         "serverlesscontainer.serverless.scaleway.com/web created",
         "serverlesstrigger.serverless.scaleway.com/nightly created",
         "serverlessdomain.serverless.scaleway.com/api created",
+        "configmap/hello-code created",
+        "serverlessnamespace.serverless.scaleway.com/fns created",
+        "serverlessfunction.serverless.scaleway.com/hello created",
+        "serverlessfunctiontoken.serverless.scaleway.com/hello-caller created",
     ] {
         assert!(applied.contains(object), "{applied}");
     }
@@ -291,9 +295,34 @@ async fn readme_walkthrough_with_kubectl() {
         "serverlesscontainer/web",
         "serverlesstrigger/nightly",
         "serverlessdomain/api",
+        "serverlessnamespace/fns",
+        "serverlessfunction/hello",
+        "serverlessfunctiontoken/hello-caller",
         "--timeout=60s",
     ])
     .await;
+    // The function's code was uploaded and deployed; the token's value is in its Secret.
+    let functions = w.emulator.state()["functions_api"]["functions"].clone();
+    assert_eq!(functions[0]["name"], "hello", "{functions}");
+    assert_eq!(functions[0]["status"], "ready", "{functions}");
+    assert!(
+        functions[0]["deployed_archive_sha256"].is_string(),
+        "{functions}"
+    );
+    let token_id = w
+        .ok(&[
+            "get",
+            "secret",
+            "hello-token",
+            "-o",
+            "jsonpath={.metadata.annotations.serverless\\.scaleway\\.com/token-id}",
+        ])
+        .await;
+    assert_eq!(
+        token_id,
+        w.ok(&["get", "slft", "hello-caller", "-o", "jsonpath={.status.id}"])
+            .await
+    );
     let containers = w.remote("containers");
     assert_eq!(containers.len(), 1, "{containers:?}");
     assert_eq!(containers[0]["name"], "web");
@@ -395,8 +424,11 @@ async fn readme_walkthrough_with_kubectl() {
             w.emulator.count_resources("containers"),
             w.emulator.count_resources("triggers"),
             w.emulator.count_resources("domains"),
+            w.emulator.count_resources("function_namespaces"),
+            w.emulator.count_resources("functions"),
+            w.emulator.count_resources("tokens"),
         ];
-        if counts == [0, 0, 0, 0] {
+        if counts == [0; 7] {
             Ok(())
         } else {
             Err(format!("{counts:?}"))

@@ -60,6 +60,20 @@ async fn secret_token(h: &Harness, name: &str) -> Option<(String, String)> {
     Some((id, String::from_utf8_lossy(&value.0).into_owned()))
 }
 
+/// Waits until the only token at Scaleway is `id` (every other one revoked).
+async fn only_token(h: &Harness, what: &str, id: &str) {
+    h.until(what, || async {
+        let ids: Vec<String> = remote_tokens(h)
+            .iter()
+            .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (ids == [id])
+            .then_some(())
+            .ok_or_else(|| format!("{ids:?}"))
+    })
+    .await;
+}
+
 fn remote_tokens(h: &Harness) -> Vec<serde_json::Value> {
     h.emulator.emulator.state()["functions_api"]["tokens"]
         .as_array()
@@ -130,16 +144,7 @@ async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
         .unwrap_or_else(|e| panic!("{e}"));
     let (second, new_value) = issued(&h, "billing", "billing-token", Some(&first)).await;
     assert_ne!(new_value, value);
-    h.until("the old token revoked", || async {
-        let ids: Vec<String> = remote_tokens(&h)
-            .iter()
-            .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        (ids == [second.clone()])
-            .then_some(())
-            .ok_or_else(|| format!("{ids:?}"))
-    })
-    .await;
+    only_token(&h, "the old token revoked", &second).await;
     assert_eq!(h.calls(POST_TOKENS), 2);
 
     // The Secret deleted by someone: the value is lost, so a new token replaces the old.
@@ -148,16 +153,7 @@ async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (third, _) = issued(&h, "billing", "billing-token", Some(&second)).await;
-    h.until("only the newest token left", || async {
-        let ids: Vec<String> = remote_tokens(&h)
-            .iter()
-            .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        (ids == [third.clone()])
-            .then_some(())
-            .ok_or_else(|| format!("{ids:?}"))
-    })
-    .await;
+    only_token(&h, "only the newest token left", &third).await;
 
     // Deleting the object revokes the token.
     h.api::<ServerlessFunctionToken>()
@@ -170,7 +166,7 @@ async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
-    let h = harness().await;
+    let mut h = harness().await;
     let function = ready_function(&h).await;
     h.apply::<ServerlessFunctionToken>(&token_yaml("ns-wide", NAMESPACE_SCOPE, "ns-token", ""))
         .await;
@@ -205,22 +201,21 @@ async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // ... and the operator comes back as a new process (empty caches).
+    h.restart().await;
     let patch = json!({"spec": {"description": "namespace-wide"}});
     h.api::<ServerlessFunctionToken>()
         .patch("ns-wide", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (second, _) = issued(&h, "ns-wide", "ns-token", Some(&first)).await;
-    h.until("the lost and the replaced tokens revoked", || async {
-        let ids: Vec<String> = remote_tokens(&h)
+    only_token(&h, "the lost and the replaced tokens revoked", &second).await;
+    assert!(
+        !remote_tokens(&h)
             .iter()
-            .map(|t| t["id"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        (ids == [second.clone()] && !ids.contains(&orphan.id))
-            .then_some(())
-            .ok_or_else(|| format!("{ids:?}"))
-    })
-    .await;
+            .any(|t| t["id"] == orphan.id.as_str()),
+        "the lost token is revoked"
+    );
 
     // A Secret that someone else made is never overwritten.
     h.secret("taken", "token", "keep-me").await;
@@ -282,4 +277,83 @@ async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(h.calls(POST_TOKENS), 3);
+}
+
+fn ready_reason(object: &ServerlessFunctionToken) -> (String, String) {
+    object
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| (c.status.clone(), c.reason.clone()))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_reported_and_a_later_date_or_orphan_deletion_is_honoured() {
+    let h = harness_with(std::time::Duration::from_secs(2)).await;
+    ready_function(&h).await;
+    let soon = k8s_openapi::jiff::Timestamp::now()
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(4))
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.apply::<ServerlessFunctionToken>(&token_yaml(
+        "short",
+        FUNCTION_SCOPE,
+        "short-token",
+        &format!("  expiresAt: \"{}\"\n", soon.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    ))
+    .await;
+    let (first, _) = issued(&h, "short", "short-token", None).await;
+    h.until("the expiry reported", || async {
+        let object = h
+            .api::<ServerlessFunctionToken>()
+            .get("short")
+            .await
+            .map_err(|e| e.to_string())?;
+        match ready_reason(&object) {
+            (status, reason) if status == "False" && reason == "Expired" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        h.calls(POST_TOKENS),
+        1,
+        "an expired token is not replaced by itself"
+    );
+
+    // A later date: a new token, and the expired one revoked.
+    let patch = json!({"spec": {"expiresAt": "2099-01-01T00:00:00Z"}});
+    h.api::<ServerlessFunctionToken>()
+        .patch("short", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (second, _) = issued(&h, "short", "short-token", Some(&first)).await;
+    only_token(&h, "only the new token left", &second).await;
+
+    // Orphan: the token stays valid at Scaleway and the Secret stays, released.
+    let patch = json!({"spec": {"deletionPolicy": "Orphan"}});
+    h.api::<ServerlessFunctionToken>()
+        .patch("short", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.api::<ServerlessFunctionToken>()
+        .delete("short", &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.gone::<ServerlessFunctionToken>("short").await;
+    assert_eq!(h.remote_count("tokens"), 1);
+    let secret = h
+        .api::<Secret>()
+        .get("short-token")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        secret
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty(),
+        "released from the deleted object"
+    );
+    assert!(secret.data.is_some_and(|d| d.contains_key("token")));
 }

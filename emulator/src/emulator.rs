@@ -50,6 +50,10 @@ struct Inner {
     faults: Mutex<FaultEngine>,
     counts: Mutex<Counts>,
     hasher: SecretHasher,
+    /// Signs presigned URLs. A key of its own: with the secret hasher, a client could get a
+    /// valid signature by storing the canonical request as a secret value and reading its
+    /// `hashed_value`.
+    url_signer: SecretHasher,
 }
 
 /// An in-memory Scaleway Serverless Containers v1 API. Cloning is cheap and every clone
@@ -87,6 +91,7 @@ impl Emulator {
             faults: Mutex::new(FaultEngine::new(seed, faults)),
             counts: Mutex::new(Counts::default()),
             hasher: SecretHasher::new(),
+            url_signer: SecretHasher::new(),
         };
         Self {
             inner: Arc::new(inner),
@@ -193,6 +198,11 @@ impl Emulator {
 
     pub(crate) fn hasher(&self) -> &SecretHasher {
         &self.inner.hasher
+    }
+
+    /// The key presigned URLs are signed with (never used for anything an API answer shows).
+    pub(crate) fn url_signer(&self) -> &SecretHasher {
+        &self.inner.url_signer
     }
 
     pub(crate) fn decide_fault(&self, method: &str, path: &str) -> FaultPlan {

@@ -16,6 +16,11 @@ use sha2::{Digest, Sha256};
 /// Prefix of every hashed secret value.
 pub(crate) const HASH_PREFIX: &str = "$sha256$";
 
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Hashes secret values with a per-emulator salt.
 #[derive(Clone, Debug)]
 pub(crate) struct SecretHasher {
@@ -34,12 +39,16 @@ impl SecretHasher {
         let mut digest = Sha256::new();
         digest.update(self.salt);
         digest.update(value.as_bytes());
-        let hex: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("{HASH_PREFIX}{hex}")
+        format!("{HASH_PREFIX}{}", hex(&digest.finalize()))
+    }
+
+    /// The stored form of `value`: `current` when it is exactly that (a client writing back
+    /// what it read does not double-hash its secret), else a new hash.
+    pub(crate) fn hash_keeping(&self, value: &str, current: Option<&String>) -> String {
+        current
+            .filter(|stored| *stored == value)
+            .cloned()
+            .unwrap_or_else(|| self.hash(value))
     }
 
     /// Hashes every value of `incoming`. A value that is exactly the hash currently stored
@@ -52,11 +61,7 @@ impl SecretHasher {
     ) -> BTreeMap<String, String> {
         incoming
             .iter()
-            .map(|(key, value)| {
-                let kept = current.get(key).filter(|stored| *stored == value);
-                let hashed = kept.cloned().unwrap_or_else(|| self.hash(value));
-                (key.clone(), hashed)
-            })
+            .map(|(key, value)| (key.clone(), self.hash_keeping(value, current.get(key))))
             .collect()
     }
 }

@@ -316,19 +316,31 @@ async fn tokens_show_their_value_once() {
     assert_eq!(ready["expires_at"], "2099-01-01T00:00:00Z");
     let listed = api.get(&format!("/tokens?function_id={fid}")).await.body;
     assert_eq!(listed["total_count"], 1);
+    assert_eq!(
+        listed["tokens"][0]["token"],
+        Value::Null,
+        "not in lists either"
+    );
     let state = api.admin(Method::GET, "/state", None).await.body;
     assert!(!state.to_string().contains(&value), "never stored in clear");
-    for body in [
-        json!({}),
-        json!({"function_id": fid, "namespace_id": id(&namespace)}),
-        json!({"function_id": fid, "expires_at": "2001-01-01T00:00:00Z"}),
-        json!({"function_id": fid, "expires_at": "tomorrow"}),
+    for (body, argument) in [
+        (json!({}), "scope"),
+        (
+            json!({"function_id": fid, "namespace_id": id(&namespace)}),
+            "scope",
+        ),
+        (
+            json!({"function_id": fid, "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+        (
+            json!({"function_id": fid, "expires_at": "tomorrow"}),
+            "expires_at",
+        ),
     ] {
-        assert_eq!(
-            api.post("/tokens", body.clone()).await.status,
-            400,
-            "{body}"
-        );
+        let answer = api.post("/tokens", body.clone()).await;
+        assert_eq!(argument_names(&answer.body), [argument], "{body}");
+        assert_eq!(answer.status, 400, "{body}");
     }
     let ns_token = api
         .post("/tokens", json!({"namespace_id": id(&namespace)}))
@@ -439,11 +451,28 @@ async fn crons_domains_and_triggers_and_the_cascade() {
     let state = api.admin(Method::GET, "/state", None).await.body;
     assert!(!state.to_string().contains("very-secret"));
 
-    // Deleting the namespace takes everything with it.
+    // Deleting the namespace takes everything with it: at once, every child is `deleting`.
+    let ns_token = api.post("/tokens", json!({"namespace_id": nsid})).await;
+    let fn_token = api.post("/tokens", json!({"function_id": fid})).await;
+    let domain_path = format!("/domains/{}", id(&domain.body));
+    let trigger_path = format!("/triggers/{}", id(&trigger.body));
+    let ns_token_path = format!("/tokens/{}", id(&ns_token.body));
+    let fn_token_path = format!("/tokens/{}", id(&fn_token.body));
+    api.wait_status(&ns_token_path, "ready").await;
     api.wait_status(&format!("/namespaces/{nsid}"), "ready")
         .await;
     let deleted = api.delete(&format!("/namespaces/{nsid}")).await;
     assert_eq!(deleted.body["status"], "deleting");
+    for path in [
+        format!("/functions/{fid}"),
+        cron_path.clone(),
+        domain_path,
+        trigger_path,
+        ns_token_path,
+        fn_token_path,
+    ] {
+        assert_eq!(api.get(&path).await.body["status"], "deleting", "{path}");
+    }
     api.wait_gone(&format!("/namespaces/{nsid}")).await;
     api.wait_gone(&cron_path).await;
     for kind in [
@@ -451,10 +480,92 @@ async fn crons_domains_and_triggers_and_the_cascade() {
         "functions",
         "crons",
         "function_domains",
+        "tokens",
         "function_triggers",
     ] {
         assert_eq!(api.emulator().count_resources(kind), 0, "{kind}");
     }
+}
+
+#[tokio::test]
+async fn deleting_a_function_takes_its_children_and_leaves_the_namespace() {
+    let api = api().await;
+    let namespace = ready_namespace(&api, "one").await;
+    let nsid = id(&namespace);
+    let fid = id(&new_function(&api, &nsid, "f").await);
+    let cron = api
+        .post(
+            "/crons",
+            json!({"function_id": fid, "schedule": "0 3 * * *"}),
+        )
+        .await;
+    let token = api.post("/tokens", json!({"function_id": fid})).await;
+    let ns_token = api.post("/tokens", json!({"namespace_id": nsid})).await;
+    let cron_path = format!("/crons/{}", id(&cron.body));
+    api.wait_status(&cron_path, "ready").await;
+    let deleted = api.delete(&format!("/functions/{fid}")).await;
+    assert_eq!(deleted.body["status"], "deleting");
+    assert_eq!(api.get(&cron_path).await.body["status"], "deleting");
+    let token_path = format!("/tokens/{}", id(&token.body));
+    assert_eq!(api.get(&token_path).await.body["status"], "deleting");
+    api.wait_gone(&format!("/functions/{fid}")).await;
+    api.wait_gone(&cron_path).await;
+    api.wait_gone(&token_path).await;
+    assert_eq!(
+        api.get(&format!("/namespaces/{nsid}")).await.body["status"],
+        "ready"
+    );
+    let ns_token_path = format!("/tokens/{}", id(&ns_token.body));
+    assert_eq!(
+        api.get(&ns_token_path).await.status,
+        200,
+        "namespace token kept"
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_redeploy_deploys_a_function_never_deployed() {
+    let api = api().await;
+    let namespace = ready_namespace(&api, "explicit").await;
+    let fid = id(&new_function(&api, &id(&namespace), "f").await);
+    let path = format!("/functions/{fid}");
+    assert_eq!(upload(&api, &fid, EMPTY_ZIP).await, StatusCode::OK);
+    let unset = api.patch(&path, json!({"min_scale": 1})).await;
+    assert_eq!(
+        unset.body["status"], "created",
+        "never deployed: unset is no redeploy"
+    );
+    let asked = api
+        .patch(&path, json!({"redeploy": true, "min_scale": 2}))
+        .await;
+    assert_eq!(asked.body["status"], "pending");
+    api.wait_status(&path, "ready").await;
+}
+
+#[tokio::test]
+async fn a_hostname_routes_to_one_container_or_function_across_both_apis() {
+    let api = api().await;
+    let namespace = ready_namespace(&api, "hosts").await;
+    let fid = id(&new_function(&api, &id(&namespace), "f").await);
+    let domain = api
+        .post(
+            "/domains",
+            json!({"hostname": "shared.example.com", "function_id": fid}),
+        )
+        .await;
+    assert_eq!(domain.status, 200);
+    // The same emulator, through its Containers API.
+    let mut same = api;
+    same.prefix = common::CONTAINERS;
+    let (_, container) = same.ready_container("cns", "web").await;
+    let taken = same
+        .post(
+            "/domains",
+            json!({"hostname": "shared.example.com", "container_id": id(&container)}),
+        )
+        .await;
+    assert_eq!(taken.status, 409, "{:?}", taken.body);
+    assert_eq!(taken.body["resource_id"], id(&domain.body));
 }
 
 #[tokio::test]
@@ -481,4 +592,74 @@ async fn both_apis_share_auth_faults_and_the_error_model() {
         )
         .await;
     assert_eq!(argument_names(&answer.body), ["region"]);
+    // Faults apply to Functions routes like to Containers routes.
+    api.emulator().set_faults(scaleway_emulator::Faults {
+        server_error_rate: 1.0,
+        path_contains: Some("/functions/v1beta1/".into()),
+        ..Default::default()
+    });
+    assert_eq!(api.get("/namespaces").await.status, 503);
+    let mut containers = api;
+    containers.prefix = common::CONTAINERS;
+    assert_eq!(containers.get("/namespaces").await.status, 200);
+}
+
+#[tokio::test]
+async fn presigned_urls_cannot_be_forged_from_secret_hashes_or_swapped() {
+    let api = api().await;
+    let namespace = ready_namespace(&api, "forge").await;
+    let fid = id(&new_function(&api, &id(&namespace), "f").await);
+    // The canonical string an upload signature covers, stored as a secret value: its
+    // `hashed_value` must not be a valid signature (URL keys differ from secret salts).
+    let object = format!("/__storage/functions/fr-par/{fid}/archive.zip");
+    let date = "20991231T000000Z";
+    let canonical = format!("PUT\n{object}\n22\n{date}\n999999999");
+    let answer = api
+        .patch(
+            &format!("/namespaces/{}", id(&namespace)),
+            json!({"secret_environment_variables": [{"key": "X", "value": canonical}]}),
+        )
+        .await;
+    let hashed = answer.body["secret_environment_variables"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["key"] == "X"))
+        .and_then(|s| s["hashed_value"].as_str())
+        .expect("the secret is listed")
+        .trim_start_matches("$sha256$")
+        .to_owned();
+    let forged = format!(
+        "{}{object}?X-Amz-Date={date}&X-Amz-Expires=999999999&X-Amz-Signature={hashed}",
+        api.running.url()
+    );
+    let put = api
+        .client
+        .put(&forged)
+        .body(EMPTY_ZIP.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 403);
+    // A download URL does not upload, and an upload URL does not download.
+    assert_eq!(upload(&api, &fid, EMPTY_ZIP).await, StatusCode::OK);
+    let download = api.get(&format!("/functions/{fid}/download-url")).await;
+    let download_url = download.body["url"].as_str().unwrap().to_owned();
+    let put = api
+        .client
+        .put(&download_url)
+        .body(EMPTY_ZIP.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 403);
+    let upload_url = api
+        .get(&format!("/functions/{fid}/upload-url?content_length=22"))
+        .await
+        .body["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        api.client.get(&upload_url).send().await.unwrap().status(),
+        403
+    );
 }

@@ -12,7 +12,7 @@ use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
-use crate::scaleway::functions::types::Function;
+use crate::scaleway::functions::types::{Function, Token};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// Settings of the controllers.
@@ -198,6 +198,8 @@ pub struct Context {
     pub domains: RemoteCache<Domain>,
     /// Remote functions by (credentials, region, functions namespace).
     pub functions: RemoteCache<Function>,
+    /// Remote function tokens by (credentials, region, function or namespace).
+    pub tokens: RemoteCache<Token>,
     /// Event publisher, shared so that repeated warnings become series.
     pub events: EventPublisher,
     /// Retry and poll counters.
@@ -273,6 +275,7 @@ impl Context {
             triggers: RemoteCache::new(),
             domains: RemoteCache::new(),
             functions: RemoteCache::new(),
+            tokens: RemoteCache::new(),
             kube,
             clients,
             config,

@@ -67,8 +67,10 @@ pub enum Error {
 }
 
 /// The spec field an API request field comes from: the same name in camelCase, except
-/// where the spec uses Kubernetes units or another name. A nested path keeps its first
-/// segment (`liveness_probe.failure_threshold` → `livenessProbe.failureThreshold`).
+/// where the spec uses Kubernetes units or another name. In a nested path the first segment
+/// is renamed the same way and the rest is camelCased
+/// (`cron_config.schedule` → `cron.schedule`, `liveness_probe.failure_threshold` →
+/// `livenessProbe.failureThreshold`).
 pub fn spec_field(api_field: &str) -> String {
     const RENAMED: &[(&str, &str)] = &[
         ("memory_limit_bytes", "memory"),
@@ -85,29 +87,47 @@ pub fn spec_field(api_field: &str) -> String {
         ("sqs_config", "sqs"),
         ("nats_config", "nats"),
         ("destination_config", "destination"),
+        ("sqs_config.secret_access_key", "sqs.secretAccessKeyRef"),
+        (
+            "nats_config.credentials_file_content",
+            "nats.credentialsRef",
+        ),
     ];
-    if let Some((_, spec)) = RENAMED.iter().find(|(api, _)| *api == api_field) {
-        return (*spec).to_owned();
+    let renamed = |api: &str| {
+        RENAMED
+            .iter()
+            .find(|(name, _)| *name == api)
+            .map(|(_, spec)| (*spec).to_owned())
+    };
+    if let Some(spec) = renamed(api_field) {
+        return spec;
     }
-    api_field
-        .split('.')
-        .map(|segment| {
-            let mut out = String::new();
-            let mut upper = false;
-            for c in segment.chars() {
-                if c == '_' {
-                    upper = true;
-                } else if upper {
-                    out.extend(c.to_uppercase());
-                    upper = false;
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        })
+    let mut segments = api_field.split('.');
+    let first = segments.next().unwrap_or_default();
+    let first = renamed(first)
+        .filter(|_| api_field.contains('.'))
+        .unwrap_or_else(|| camel_case(first));
+    std::iter::once(first)
+        .chain(segments.map(camel_case))
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// `snake_case` → `snakeCase`.
+fn camel_case(segment: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in segment.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What to do after an error.
@@ -144,7 +164,8 @@ impl Error {
             .iter()
             .map(|d| spec_field(&d.argument_name))
             .collect();
-        fields.dedup();
+        let mut seen = std::collections::HashSet::new();
+        fields.retain(|field| seen.insert(field.clone()));
         if fields.is_empty() {
             text
         } else {
@@ -230,6 +251,20 @@ mod tests {
         assert_eq!(
             spec_field("liveness_probe.failure_threshold"),
             "livenessProbe.failureThreshold"
+        );
+        assert_eq!(spec_field("cron_config.schedule"), "cron.schedule");
+        assert_eq!(spec_field("sqs_config.queue_url"), "sqs.queueUrl");
+        assert_eq!(
+            spec_field("sqs_config.secret_access_key"),
+            "sqs.secretAccessKeyRef"
+        );
+        assert_eq!(
+            spec_field("destination_config.http_path"),
+            "destination.httpPath"
+        );
+        assert_eq!(
+            spec_field("scaling_option.cpu_usage_threshold"),
+            "scaling.cpuUsageThreshold"
         );
         let error = Error::Scaleway {
             action: "create container",

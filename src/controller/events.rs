@@ -17,9 +17,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 
-/// How long a Warning is remembered to fold repeats into a series (as kube-runtime does).
+/// How long after its last repeat a Warning is remembered to fold repeats into a series.
 pub const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
-/// Most Warnings remembered at once; the oldest is forgotten first.
+/// Most Warnings remembered at once; the least recently seen is forgotten first.
 pub const MAX_REMEMBERED: usize = 1024;
 
 /// Normal or Warning.
@@ -134,6 +134,9 @@ impl EventPublisher {
             return None;
         }
         entry.count += 1;
+        // The window runs from the last repeat (kube-runtime ages a series by its
+        // lastObservedTime), so a Warning that keeps repeating stays one series.
+        entry.at = Instant::now();
         Some((entry.name.clone(), entry.count))
     }
 

@@ -107,6 +107,45 @@ fn referring<K: Resource<DynamicType = ()> + Clone>(
         .collect()
 }
 
+/// Mapper for a watch on `P`: the objects of `store` in the watched object's Kubernetes
+/// namespace that `refers` to it by name.
+fn referrers<K, P>(
+    store: Store<K>,
+    refers: impl Fn(&K, &str) -> bool + Send + Sync + 'static,
+) -> impl Fn(P) -> Vec<ObjectRef<K>> + Send + Sync + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    P: Resource,
+{
+    move |watched: P| {
+        let name = watched.name_any();
+        referring(&store, watched.namespace(), |object| refers(object, &name))
+    }
+}
+
+/// Mapper for a watch on a child kind `C`: the parent it names, when that parent is being
+/// deleted (a parent's deletion waits for its children, so their going must wake it).
+fn deleting_parent<K, C>(
+    store: Store<K>,
+    parent: fn(&C) -> Option<&crate::crd::LocalObjectReference>,
+) -> impl Fn(C) -> Vec<ObjectRef<K>> + Send + Sync + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    C: Resource + 'static,
+{
+    move |child: C| {
+        let name = parent(&child).map(|r| r.name.clone()).unwrap_or_default();
+        referring(&store, child.namespace(), |p| {
+            p.name_any() == name && p.meta().deletion_timestamp.is_some()
+        })
+    }
+}
+
+/// Whether an optional reference names `name`.
+fn names(reference: Option<&crate::crd::LocalObjectReference>, name: &str) -> bool {
+    reference.is_some_and(|r| r.name == name)
+}
+
 /// Whether a Secret named `name` is used by a secret env var list.
 fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool {
     vars.iter().flatten().any(|v| v.secret_key_ref.name == name)
@@ -143,25 +182,22 @@ fn log_result<T: std::fmt::Debug, E: std::fmt::Display>(
     }
 }
 
-/// Exports the count of objects of `kind` by Ready condition, read from the controller's store.
-fn ready_gauge<K, F>(ctx: &Context, kind: &'static str, store: Store<K>, conditions: F)
-where
-    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-    F: Fn(&K) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>
-        + Send
-        + Sync
-        + 'static,
-{
+/// Exports the count of objects of kind `K` by Ready condition, read from its controller's
+/// store.
+fn ready_gauge<K: Managed>(ctx: &Context, store: Store<K>) {
     ctx.metrics.watch_ready(
-        kind,
+        K::KIND,
         Box::new(move || {
             let mut counts =
                 std::collections::BTreeMap::from([("True", 0), ("False", 0), ("Unknown", 0)]);
             for object in store.state() {
-                let ready = conditions(&object)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|c| c.type_ == conditions::READY)
+                let ready = object
+                    .status()
+                    .and_then(|s| {
+                        K::conditions(s)
+                            .iter()
+                            .find(|c| c.type_ == conditions::READY)
+                    })
                     .map(|c| if c.status == "True" { "True" } else { "False" })
                     .unwrap_or("Unknown");
                 *counts.entry(ready).or_default() += 1;
@@ -169,6 +205,24 @@ where
             counts
         }),
     );
+}
+
+/// Runs one kind's controller, with the shared settings, until shutdown.
+async fn drive<K, R, F>(controller: Controller<K>, ctx: &Arc<Context>, reconcile: R)
+where
+    K: Managed,
+    R: FnMut(Arc<K>, Arc<Context>) -> F,
+    F: std::future::Future<Output = Result<kube::runtime::controller::Action, Error>>
+        + Send
+        + 'static,
+{
+    controller
+        .with_config(controller_config(ctx))
+        .trigger_backoff(TriggerBackoff::default())
+        .shutdown_on_signal()
+        .run(reconcile, error_policy::<K>, ctx.clone())
+        .for_each(log_result(K::KIND))
+        .await;
 }
 
 /// The backoff kube-runtime applies to a controller's trigger stream, which merges all of
@@ -227,63 +281,38 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let _ = ctx.parents.containers.set(container_store.clone());
     let _ = ctx.parents.functions.set(function_store.clone());
 
-    let namespaces = {
-        let for_containers = namespace_store.clone();
-        let for_functions = namespace_store.clone();
-        let for_secrets = namespace_store.clone();
+    let namespaces = drive(
         Controller::for_stream(namespace_stream, namespace_store.clone())
-            // A namespace being deleted waits for its containers: wake it when they go.
+            // A namespace being deleted waits for its containers and functions: wake it
+            // when they go.
             .watches(
                 api::<ServerlessContainer>(&client, &scope),
                 related.clone(),
-                move |container| {
-                    let name = container
-                        .spec
-                        .namespace_ref
-                        .as_ref()
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default();
-                    referring(&for_containers, container.namespace(), |n| {
-                        n.name_any() == name && n.meta().deletion_timestamp.is_some()
-                    })
-                },
+                deleting_parent(namespace_store.clone(), |c: &ServerlessContainer| {
+                    c.spec.namespace_ref.as_ref()
+                }),
             )
-            // ... and for its functions.
             .watches(
                 api::<ServerlessFunction>(&client, &scope),
                 related.clone(),
-                move |function| {
-                    let name = function
-                        .spec
-                        .namespace_ref
-                        .as_ref()
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default();
-                    referring(&for_functions, function.namespace(), |n| {
-                        n.name_any() == name && n.meta().deletion_timestamp.is_some()
-                    })
-                },
+                deleting_parent(namespace_store.clone(), |f: &ServerlessFunction| {
+                    f.spec.namespace_ref.as_ref()
+                }),
             )
-            .watches(secrets.clone(), related.clone(), move |secret| {
-                let name = secret.name_any();
-                referring(&for_secrets, secret.namespace(), |n| {
+            .watches(
+                secrets.clone(),
+                related.clone(),
+                referrers(namespace_store.clone(), |n: &ServerlessNamespace, name| {
                     n.spec
                         .credentials_secret_ref
                         .as_ref()
                         .is_some_and(|r| r.name == name)
-                        || uses_secret(&n.spec.secret_environment_variables, &name)
-                })
-            })
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                namespace::reconcile,
-                error_policy::<ServerlessNamespace>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessNamespace"))
-    };
+                        || uses_secret(&n.spec.secret_environment_variables, name)
+                }),
+            ),
+        &ctx,
+        namespace::reconcile,
+    );
 
     // Export targets: only the labelled ConfigMaps and Secrets, reflected for the
     // reconciler's comparisons; a change to one (or its deletion) wakes its container.
@@ -306,114 +335,76 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         .touched_objects();
 
     let containers = {
-        let for_namespaces = container_store.clone();
-        let for_triggers = container_store.clone();
-        let for_domains = container_store.clone();
         let for_secrets = container_store.clone();
         let namespaces_for_secrets = namespace_store.clone();
-        Controller::for_stream(container_stream, container_store.clone())
-            .owns_stream(config_map_stream)
-            .owns_stream(export_secret_stream)
-            // A namespace that becomes Ready (or changes credentials) wakes its containers.
-            .watches(
-                api::<ServerlessNamespace>(&client, &scope),
-                related.clone(),
-                move |namespace| {
-                    let name = namespace.name_any();
-                    referring(&for_namespaces, namespace.namespace(), |c| {
-                        c.spec
-                            .namespace_ref
-                            .as_ref()
-                            .is_some_and(|r| r.name == name)
-                    })
-                },
-            )
-            // A container being deleted waits for its triggers: wake it when they go.
-            .watches(
-                api::<ServerlessTrigger>(&client, &scope),
-                related.clone(),
-                move |trigger| {
-                    let name = trigger
-                        .spec
-                        .container_ref
-                        .as_ref()
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default();
-                    referring(&for_triggers, trigger.namespace(), |c| {
-                        c.name_any() == name && c.meta().deletion_timestamp.is_some()
-                    })
-                },
-            )
-            // ... and for its domains.
-            .watches(
-                api::<ServerlessDomain>(&client, &scope),
-                related.clone(),
-                move |domain| {
-                    let name = domain
-                        .spec
-                        .container_ref
-                        .as_ref()
-                        .map(|r| r.name.clone())
-                        .unwrap_or_default();
-                    referring(&for_domains, domain.namespace(), |c| {
-                        c.name_any() == name && c.meta().deletion_timestamp.is_some()
-                    })
-                },
-            )
-            .watches(secrets.clone(), related.clone(), move |secret| {
-                let name = secret.name_any();
-                let credential_namespaces: Vec<String> = namespaces_for_secrets
-                    .state()
-                    .iter()
-                    .filter(|n| {
-                        n.namespace() == secret.namespace()
-                            && n.spec
-                                .credentials_secret_ref
+        drive(
+            Controller::for_stream(container_stream, container_store.clone())
+                .owns_stream(config_map_stream)
+                .owns_stream(export_secret_stream)
+                // A namespace that becomes Ready (or changes credentials) wakes its containers.
+                .watches(
+                    api::<ServerlessNamespace>(&client, &scope),
+                    related.clone(),
+                    referrers(container_store.clone(), |c: &ServerlessContainer, name| {
+                        names(c.spec.namespace_ref.as_ref(), name)
+                    }),
+                )
+                // A container being deleted waits for its triggers and domains.
+                .watches(
+                    api::<ServerlessTrigger>(&client, &scope),
+                    related.clone(),
+                    deleting_parent(container_store.clone(), |t: &ServerlessTrigger| {
+                        t.spec.container_ref.as_ref()
+                    }),
+                )
+                .watches(
+                    api::<ServerlessDomain>(&client, &scope),
+                    related.clone(),
+                    deleting_parent(container_store.clone(), |d: &ServerlessDomain| {
+                        d.spec.container_ref.as_ref()
+                    }),
+                )
+                .watches(secrets.clone(), related.clone(), move |secret| {
+                    let name = secret.name_any();
+                    let credential_namespaces: Vec<String> = namespaces_for_secrets
+                        .state()
+                        .iter()
+                        .filter(|n| {
+                            n.namespace() == secret.namespace()
+                                && n.spec
+                                    .credentials_secret_ref
+                                    .as_ref()
+                                    .is_some_and(|r| r.name == name)
+                        })
+                        .map(|n| n.name_any())
+                        .collect();
+                    referring(&for_secrets, secret.namespace(), |c| {
+                        uses_secret(&c.spec.secret_environment_variables, &name)
+                            || c.spec
+                                .namespace_ref
                                 .as_ref()
-                                .is_some_and(|r| r.name == name)
+                                .is_some_and(|r| credential_namespaces.contains(&r.name))
                     })
-                    .map(|n| n.name_any())
-                    .collect();
-                referring(&for_secrets, secret.namespace(), |c| {
-                    uses_secret(&c.spec.secret_environment_variables, &name)
-                        || c.spec
-                            .namespace_ref
-                            .as_ref()
-                            .is_some_and(|r| credential_namespaces.contains(&r.name))
-                })
-            })
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                container::reconcile,
-                error_policy::<ServerlessContainer>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessContainer"))
+                }),
+            &ctx,
+            container::reconcile,
+        )
     };
 
-    let triggers = {
-        let for_containers = trigger_store.clone();
-        let for_secrets = trigger_store.clone();
+    let triggers = drive(
         Controller::for_stream(trigger_stream, trigger_store.clone())
             // A container that becomes Ready wakes its triggers.
             .watches(
                 api::<ServerlessContainer>(&client, &scope),
                 related.clone(),
-                move |container| {
-                    let name = container.name_any();
-                    referring(&for_containers, container.namespace(), |t| {
-                        t.spec
-                            .container_ref
-                            .as_ref()
-                            .is_some_and(|r| r.name == name)
-                    })
-                },
+                referrers(trigger_store.clone(), |t: &ServerlessTrigger, name| {
+                    names(t.spec.container_ref.as_ref(), name)
+                }),
             )
-            .watches(secrets.clone(), related.clone(), move |secret| {
-                let name = secret.name_any();
-                referring(&for_secrets, secret.namespace(), |t| {
+            .watches(
+                secrets.clone(),
+                related.clone(),
+                referrers(trigger_store.clone(), |t: &ServerlessTrigger, name| {
                     t.spec
                         .sqs
                         .as_ref()
@@ -422,171 +413,105 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                             .nats
                             .as_ref()
                             .is_some_and(|n| n.credentials_ref.name == name)
-                })
-            })
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                trigger::reconcile,
-                error_policy::<ServerlessTrigger>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessTrigger"))
-    };
+                }),
+            ),
+        &ctx,
+        trigger::reconcile,
+    );
 
-    let domains = {
-        let for_containers = domain_store.clone();
+    let domains = drive(
         Controller::for_stream(domain_stream, domain_store.clone())
             // A container that becomes Ready (or gets its endpoint) wakes its domains.
             .watches(
                 api::<ServerlessContainer>(&client, &scope),
                 related.clone(),
-                move |container| {
-                    let name = container.name_any();
-                    referring(&for_containers, container.namespace(), |d| {
-                        d.spec
-                            .container_ref
-                            .as_ref()
-                            .is_some_and(|r| r.name == name)
-                    })
-                },
-            )
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                domain::reconcile,
-                error_policy::<ServerlessDomain>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessDomain"))
-    };
+                referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
+                    names(d.spec.container_ref.as_ref(), name)
+                }),
+            ),
+        &ctx,
+        domain::reconcile,
+    );
 
-    let functions = {
-        let for_namespaces = function_store.clone();
-        let for_secrets = function_store.clone();
-        let for_config_maps = function_store.clone();
-        // Code ConfigMaps: metadata only (a change of resourceVersion is what matters), so
-        // that watching every ConfigMap costs little.
-        let config_maps = watcher(
-            api::<PartialObjectMeta<ConfigMap>>(&client, &scope),
-            related.clone(),
-        )
-        .default_backoff()
-        .touched_objects();
+    // Code ConfigMaps: metadata only (a change of resourceVersion is what matters), so that
+    // watching every ConfigMap costs little.
+    let code_config_maps = watcher(
+        api::<PartialObjectMeta<ConfigMap>>(&client, &scope),
+        related.clone(),
+    )
+    .default_backoff()
+    .touched_objects();
+    let functions = drive(
         Controller::for_stream(function_stream, function_store.clone())
             // A namespace that becomes Ready (or changes credentials) wakes its functions.
             .watches(
                 api::<ServerlessNamespace>(&client, &scope),
                 related.clone(),
-                move |namespace| {
-                    let name = namespace.name_any();
-                    referring(&for_namespaces, namespace.namespace(), |f| {
-                        f.spec
-                            .namespace_ref
-                            .as_ref()
-                            .is_some_and(|r| r.name == name)
-                    })
-                },
+                referrers(function_store.clone(), |f: &ServerlessFunction, name| {
+                    names(f.spec.namespace_ref.as_ref(), name)
+                }),
             )
-            .watches_stream(config_maps, move |config_map| {
-                let name = config_map.name_any();
-                referring(&for_config_maps, config_map.namespace(), |f| {
+            .watches_stream(
+                code_config_maps,
+                referrers(function_store.clone(), |f: &ServerlessFunction, name| {
                     f.spec
                         .code
                         .config_map_key_ref
                         .as_ref()
                         .is_some_and(|r| r.name == name)
-                })
-            })
-            .watches(secrets.clone(), related.clone(), move |secret| {
-                let name = secret.name_any();
-                referring(&for_secrets, secret.namespace(), |f| {
-                    uses_secret(&f.spec.secret_environment_variables, &name)
+                }),
+            )
+            .watches(
+                secrets.clone(),
+                related.clone(),
+                referrers(function_store.clone(), |f: &ServerlessFunction, name| {
+                    uses_secret(&f.spec.secret_environment_variables, name)
                         || f.spec
                             .code
                             .secret_key_ref
                             .as_ref()
                             .is_some_and(|r| r.name == name)
-                })
-            })
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                function::reconcile,
-                error_policy::<ServerlessFunction>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessFunction"))
-    };
+                }),
+            ),
+        &ctx,
+        function::reconcile,
+    );
 
-    let tokens = {
-        let for_functions = token_store.clone();
-        let for_namespaces = token_store.clone();
-        let for_secrets = token_store.clone();
+    let tokens = drive(
         Controller::for_stream(token_stream, token_store.clone())
             // A function or namespace that becomes Ready wakes its tokens.
             .watches(
                 api::<ServerlessFunction>(&client, &scope),
                 related.clone(),
-                move |function| {
-                    let name = function.name_any();
-                    referring(&for_functions, function.namespace(), |t| {
-                        t.spec.function_ref.as_ref().is_some_and(|r| r.name == name)
-                    })
-                },
+                referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
+                    names(t.spec.function_ref.as_ref(), name)
+                }),
             )
             .watches(
                 api::<ServerlessNamespace>(&client, &scope),
                 related.clone(),
-                move |namespace| {
-                    let name = namespace.name_any();
-                    referring(&for_namespaces, namespace.namespace(), |t| {
-                        t.spec
-                            .namespace_ref
-                            .as_ref()
-                            .is_some_and(|r| r.name == name)
-                    })
-                },
+                referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
+                    names(t.spec.namespace_ref.as_ref(), name)
+                }),
             )
             // The Secret holding the value was changed or deleted: write it again.
-            .watches(secrets.clone(), related.clone(), move |secret| {
-                let name = secret.name_any();
-                referring(&for_secrets, secret.namespace(), |t| {
+            .watches(
+                secrets.clone(),
+                related.clone(),
+                referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
                     t.spec.secret.name == name
-                })
-            })
-            .with_config(controller_config(&ctx))
-            .trigger_backoff(TriggerBackoff::default())
-            .shutdown_on_signal()
-            .run(
-                token::reconcile,
-                error_policy::<ServerlessFunctionToken>,
-                ctx.clone(),
-            )
-            .for_each(log_result("ServerlessFunctionToken"))
-    };
+                }),
+            ),
+        &ctx,
+        token::reconcile,
+    );
 
-    ready_gauge(&ctx, "ServerlessNamespace", namespace_store.clone(), |n| {
-        n.status.as_ref().map(|s| s.conditions.clone())
-    });
-    ready_gauge(&ctx, "ServerlessContainer", container_store.clone(), |c| {
-        c.status.as_ref().map(|s| s.conditions.clone())
-    });
-    ready_gauge(&ctx, "ServerlessTrigger", trigger_store.clone(), |t| {
-        t.status.as_ref().map(|s| s.conditions.clone())
-    });
-    ready_gauge(&ctx, "ServerlessDomain", domain_store.clone(), |d| {
-        d.status.as_ref().map(|s| s.conditions.clone())
-    });
-    ready_gauge(&ctx, "ServerlessFunction", function_store.clone(), |f| {
-        f.status.as_ref().map(|s| s.conditions.clone())
-    });
-    ready_gauge(&ctx, "ServerlessFunctionToken", token_store.clone(), |t| {
-        t.status.as_ref().map(|s| s.conditions.clone())
-    });
+    ready_gauge(&ctx, namespace_store);
+    ready_gauge(&ctx, container_store);
+    ready_gauge(&ctx, trigger_store);
+    ready_gauge(&ctx, domain_store);
+    ready_gauge(&ctx, function_store);
+    ready_gauge(&ctx, token_store);
     tracing::info!("controllers started");
     futures::join!(namespaces, containers, triggers, domains, functions, tokens);
     Ok(())

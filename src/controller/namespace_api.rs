@@ -4,14 +4,13 @@
 //! secret environment, tags), so the reconciler works with the Containers wire types and
 //! the Functions calls are converted at this boundary.
 
-use std::collections::BTreeMap;
-
+use super::function_plan::secrets as secret_list;
 use crate::crd::NamespaceType;
 use crate::scaleway::functions::types as fx;
 use crate::scaleway::types::{
     CreateNamespaceRequest, Namespace, NamespaceFilter, Status, UpdateNamespaceRequest,
 };
-use crate::scaleway::{Client, Error, Functions, Regional, SecretString};
+use crate::scaleway::{Client, Error, Functions, Regional};
 
 /// The namespace calls of one region, for one type.
 #[derive(Clone)]
@@ -72,7 +71,7 @@ impl<'a> NamespaceApi<'a> {
                     secret_environment_variables: request
                         .secret_environment_variables
                         .as_ref()
-                        .map(to_secrets),
+                        .map(secret_list),
                     tags: request.tags.clone(),
                     activate_vpc_integration: None,
                 };
@@ -96,7 +95,7 @@ impl<'a> NamespaceApi<'a> {
                     secret_environment_variables: request
                         .secret_environment_variables
                         .as_ref()
-                        .map(to_secrets),
+                        .map(secret_list),
                     tags: request.tags.clone(),
                 };
                 api.update_namespace(id, &request).await.map(from_functions)
@@ -111,14 +110,6 @@ impl<'a> NamespaceApi<'a> {
             Self::Functions(api) => api.delete_namespace(id).await.map(|_| ()),
         }
     }
-}
-
-/// Secret values as the Functions API takes them: a list of `{key, value}`.
-fn to_secrets(values: &BTreeMap<String, SecretString>) -> Vec<fx::Secret> {
-    values
-        .iter()
-        .map(|(key, value)| fx::Secret::set(key.clone(), value.clone()))
-        .collect()
 }
 
 /// A Functions namespace in the Containers shape (the statuses share their names).
@@ -174,8 +165,11 @@ mod tests {
 
     #[test]
     fn secrets_become_a_key_value_list() {
-        let values = BTreeMap::from([("K".to_owned(), SecretString::new("v".to_owned()))]);
-        let list = to_secrets(&values);
+        let values = std::collections::BTreeMap::from([(
+            "K".to_owned(),
+            crate::scaleway::SecretString::new("v".to_owned()),
+        )]);
+        let list = secret_list(&values);
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].key, "K");
         assert!(!format!("{list:?}").contains("\"v\""));

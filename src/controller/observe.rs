@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::scaleway;
-use crate::scaleway::functions::types::Function;
+use crate::scaleway::functions::types::{Function, Token};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// A remote object as the cache needs to see it.
@@ -45,6 +45,23 @@ remote_object!(Namespace);
 remote_object!(Container);
 remote_object!(Trigger);
 remote_object!(Function);
+
+/// Tokens have no name and no tags: the owner mark in their description stands for both, so
+/// a token's "name" is the UID of the object it was created for.
+impl RemoteObject for Token {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        super::token::owner_of(&self.description).unwrap_or_default()
+    }
+    fn is_transient(&self) -> bool {
+        self.status.is_transient()
+    }
+    fn tags(&self) -> &[String] {
+        &[]
+    }
+}
 
 /// A domain's hostname is its name: unique at Scaleway.
 impl RemoteObject for Domain {

@@ -20,6 +20,7 @@ use super::context::Context;
 use super::error::Error;
 use super::exports::{MANAGED_BY, MANAGED_BY_LABEL};
 use super::namespace_target::{self, NamespaceChoice, Parent};
+use super::observe::Lookup;
 use super::parents;
 use super::policy;
 use super::reconciler::{self, Managed, Report, object_key};
@@ -182,6 +183,61 @@ async fn target(
     })
 }
 
+impl Target {
+    /// The snapshot scope: tokens are listed per function or per namespace.
+    fn cache_scope(&self) -> String {
+        let (kind, id) = match &self.scope {
+            TokenScope::FunctionId(id) => ("function", id),
+            TokenScope::NamespaceId(id) => ("namespace", id),
+        };
+        format!(
+            "{}|{}|{kind}:{id}",
+            self.parent.credentials.scope.identity, self.parent.region
+        )
+    }
+}
+
+/// The tokens of `target`'s scope created for the object with `uid`, from the scope's
+/// snapshot; the ones Scaleway is still working on are read again with a GET.
+async fn observe(
+    ctx: &Context,
+    api: &crate::scaleway::Functions<'_>,
+    target: &Target,
+    uid: &str,
+    max_age: std::time::Duration,
+) -> Result<Vec<Token>, Error> {
+    let cache_scope = target.cache_scope();
+    let filter = filter_for(&target.scope);
+    let lookup = Lookup {
+        id: None,
+        name: uid,
+        max_age,
+    };
+    ctx.tokens
+        .find(&cache_scope, lookup, || api.list_all_tokens(&filter))
+        .await
+        .map_err(Error::scaleway("list tokens"))?;
+    let mut ours = ctx.tokens.named(&cache_scope, uid).await;
+    for token in &mut ours {
+        if !token.status.is_transient() {
+            continue;
+        }
+        match api.get_token(&token.id).await {
+            Ok(fresh) => {
+                ctx.tokens.put(&cache_scope, &fresh).await;
+                *token = fresh;
+            }
+            Err(error) if error.is_not_found() => {
+                ctx.tokens.remove(&cache_scope, &token.id).await;
+                token.id.clear();
+            }
+            Err(error) => return Err(Error::scaleway("get token")(error)),
+        }
+    }
+    ours.retain(|t| !t.id.is_empty());
+    Ok(ours)
+}
+
 fn filter_for(scope: &TokenScope) -> TokenFilter {
     match scope {
         TokenScope::FunctionId(id) => TokenFilter {
@@ -304,27 +360,36 @@ async fn apply_steps(
     let resync = policy::effective_resync(ctx, object);
     let mut events = Vec::new();
 
-    let tokens = api
-        .list_all_tokens(&filter_for(&target.scope))
-        .await
-        .map_err(Error::scaleway("list tokens"))?;
-    let ours: Vec<&Token> = tokens
-        .iter()
-        .filter(|t| owner_of(&t.description) == Some(uid.as_str()))
-        .collect();
-    let secrets_api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let secret = secrets_api
-        .get_opt(&secret_name)
-        .await
-        .map_err(Error::kube("read the token Secret"))?;
+    let cache_scope = target.cache_scope();
+    // The Secret is labelled as ours, so the export reflector usually has it: read it from
+    // the API only when the reflector does not show it holding the token in status (it may
+    // trail the API by an event, and a foreign Secret is not in it at all).
+    let reflected = ctx.exports.secrets.get().and_then(|store| {
+        store.get(&kube::runtime::reflector::ObjectRef::new(&secret_name).within(&k8s_namespace))
+    });
+    let secret = match reflected {
+        Some(secret)
+            if previous.id.is_some()
+                && secret_holds(Some(&secret), &secret_key, &uid) == previous.id =>
+        {
+            Some(Secret::clone(&secret))
+        }
+        _ => Api::<Secret>::namespaced(ctx.kube.clone(), &k8s_namespace)
+            .get_opt(&secret_name)
+            .await
+            .map_err(Error::kube("read the token Secret"))?,
+    };
     let held = secret_holds(secret.as_ref(), &secret_key, &uid);
+    // Every token of ours in the scope, from the scope's snapshot (one List per scope and
+    // resync period, shared by all tokens of the same function or namespace).
+    let ours = observe(ctx, &api, &target, &uid, resync).await?;
     // The token in force: the one in status, or (after a crash between the Secret write
     // and the status write) the one the Secret holds.
     let current = previous
         .id
         .as_deref()
         .or(held.as_deref())
-        .and_then(|id| ours.iter().find(|t| t.id == id).copied());
+        .and_then(|id| ours.iter().find(|t| t.id == id));
     let value_in_secret = current.is_some_and(|t| held.as_deref() == Some(t.id.as_str()));
     let spec_changed = previous.issued_for.as_deref() != Some(wanted_issue.as_str())
         || previous.secret.as_deref() != Some(wanted_secret.as_str());
@@ -362,10 +427,14 @@ async fn apply_steps(
             description: Some(remote_description(object.spec.description.as_deref(), &uid)),
             expires_at: object.spec.expires_at.clone(),
         };
-        let created = api
-            .create_token(&request)
-            .await
-            .map_err(Error::scaleway("create token"))?;
+        let created = match api.create_token(&request).await {
+            Ok(created) => created,
+            Err(error) => {
+                ctx.tokens.invalidate(&cache_scope).await;
+                return Err(Error::scaleway("create token")(error));
+            }
+        };
+        ctx.tokens.put(&cache_scope, &created).await;
         let Some(value) = created.token.clone() else {
             let _ = api.delete_token(&created.id).await;
             return Err(Error::RemoteNotFound(
@@ -405,9 +474,15 @@ async fn apply_steps(
         .filter(|t| t.id != current.id && !t.status.is_transient())
     {
         match api.delete_token(&stale.id).await {
-            Ok(_) => events.push(("Revoked", format!("revoked Scaleway token {}", stale.id))),
-            Err(error) if error.is_not_found() => {}
-            Err(error) => return Err(Error::scaleway("revoke a replaced token")(error)),
+            Ok(revoked) => {
+                ctx.tokens.put(&cache_scope, &revoked).await;
+                events.push(("Revoked", format!("revoked Scaleway token {}", stale.id)));
+            }
+            Err(error) if error.is_not_found() => ctx.tokens.remove(&cache_scope, &stale.id).await,
+            Err(error) => {
+                ctx.tokens.after_failed_write(&cache_scope, &error).await;
+                return Err(Error::scaleway("revoke a replaced token")(error));
+            }
         }
     }
 

@@ -154,6 +154,49 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_type_is_fixed_at_creation_and_a_token_cannot_be_observed() {
+        let namespace = |spec: serde_json::Value| -> ServerlessNamespace {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessNamespace",
+                "metadata": {"name": "fns", "namespace": "default"}, "spec": spec
+            }))
+            .unwrap_or_else(|e| panic!("fixture: {e}"))
+        };
+        let unset = namespace(serde_json::json!({}));
+        let containers = namespace(serde_json::json!({"type": "Containers"}));
+        let functions = namespace(serde_json::json!({"type": "Functions"}));
+        assert!(
+            validate_cel_update(&containers, &unset).is_ok(),
+            "the default made explicit"
+        );
+        for (new, old) in [
+            (&functions, &unset),
+            (&unset, &functions),
+            (&containers, &functions),
+        ] {
+            assert!(
+                format!("{:?}", validate_cel_update(new, old)).contains("type is immutable"),
+                "{:?} -> {:?}",
+                old.spec.type_,
+                new.spec.type_
+            );
+        }
+        let token = |policy: &str| -> ServerlessFunctionToken {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessFunctionToken",
+                "metadata": {"name": "t", "namespace": "default"},
+                "spec": {"functionRef": {"name": "f"}, "secret": {"name": "s"},
+                         "managementPolicy": policy}
+            }))
+            .unwrap_or_else(|e| panic!("fixture: {e}"))
+        };
+        assert!(validate_cel(&token("Manage")).is_ok());
+        assert!(
+            format!("{:?}", validate_cel(&token("Observe"))).contains("not supported for tokens")
+        );
+    }
+
+    #[test]
     fn defaulted_fields_are_fixed_once_the_scaleway_resource_exists() {
         let created = |spec: serde_json::Value, id: Option<&str>| {
             let mut c = container(spec);

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 
 use super::body::{QueryParams, json_body};
 use super::list::Paging;
-use super::{check_region, ensure_mutable, ensure_usable_parent, find, find_mut};
+use super::{check_region, delete_leaf, ensure_mutable, ensure_usable_parent, find, find_mut};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems, Reason};
 use crate::store::lifecycle::{Lifecycle, Now, Outcome};
@@ -27,7 +27,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "hostname");
+    let paging = Paging::parse(&query, &mut problems, Some("hostname"));
     let organization_id = query.uuid(&mut problems, "organization_id");
     let project_id = query.uuid(&mut problems, "project_id");
     let namespace_id = query.uuid(&mut problems, "namespace_id");
@@ -99,13 +99,7 @@ pub(crate) async fn create(
             )
         })?;
     ensure_usable_parent(container)?;
-    if let Some(existing) = store.domains.values().find(|d| d.hostname == hostname) {
-        return Err(ApiError::AlreadyExists {
-            resource: "domain",
-            resource_id: existing.meta.id.clone(),
-            help_message: format!("hostname {hostname:?} is already assigned to a container"),
-        });
-    }
+    store.ensure_hostname_free(&hostname)?;
     let (id, seq) = store.next_identity();
     let record = DomainRecord {
         meta: Meta {
@@ -157,15 +151,11 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Domain>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let domain = find_mut(&mut store.domains, &region, &id)?;
-    ensure_mutable(domain)?;
-    domain
-        .meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(domain.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.domains,
+        DomainRecord::to_wire,
+    )
 }

@@ -27,8 +27,9 @@ pub(crate) struct Paging {
 }
 
 impl Paging {
-    /// Reads the paging parameters; `key` is the second sort key (`name` or `hostname`).
-    pub(crate) fn parse(query: &QueryParams, problems: &mut Problems, key: &str) -> Self {
+    /// Reads the paging parameters; `key` is the second sort key (`name` or `hostname`), if
+    /// the list has one (some Functions lists order by creation only).
+    pub(crate) fn parse(query: &QueryParams, problems: &mut Problems, key: Option<&str>) -> Self {
         let page = match query.get("page").map(str::parse::<i64>) {
             None | Some(Ok(0)) => 1,
             Some(Ok(page)) if page > 0 && page <= i64::from(i32::MAX) => page,
@@ -65,18 +66,19 @@ impl Paging {
                 PAGE_SIZE_DEFAULT
             }
         };
-        let order = match query.get("order_by") {
-            None | Some("created_at_asc") => Order::CreatedAsc,
-            Some("created_at_desc") => Order::CreatedDesc,
-            Some(other) if other == format!("{key}_asc") => Order::KeyAsc,
-            Some(other) if other == format!("{key}_desc") => Order::KeyDesc,
-            Some(other) => {
+        let order = match (query.get("order_by"), key) {
+            (None | Some("created_at_asc"), _) => Order::CreatedAsc,
+            (Some("created_at_desc"), _) => Order::CreatedDesc,
+            (Some(other), Some(key)) if other == format!("{key}_asc") => Order::KeyAsc,
+            (Some(other), Some(key)) if other == format!("{key}_desc") => Order::KeyDesc,
+            (Some(other), _) => {
+                let keyed = key
+                    .map(|key| format!(", {key}_asc, {key}_desc"))
+                    .unwrap_or_default();
                 problems.push(
                     "order_by",
                     Reason::Constraint,
-                    format!(
-                        "{other:?} is not one of created_at_asc, created_at_desc, {key}_asc, {key}_desc"
-                    ),
+                    format!("{other:?} is not one of created_at_asc, created_at_desc{keyed}"),
                 );
                 Order::CreatedAsc
             }

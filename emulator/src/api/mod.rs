@@ -149,6 +149,30 @@ pub(crate) fn ensure_mutable<R: Record>(record: &R) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// DeleteX of a resource without children, in any table: 404 when absent, 409 while busy,
+/// else `deleting` now and gone after the delete delay. Answers its API representation.
+pub(crate) fn delete_leaf<R: Record, W>(
+    emulator: &Emulator,
+    region: &str,
+    id: &str,
+    table: impl FnOnce(&mut crate::store::Store) -> &mut BTreeMap<String, R>,
+    wire: impl FnOnce(&R) -> W,
+) -> Result<axum::Json<W>, ApiError> {
+    check_region(region)?;
+    let now = crate::store::lifecycle::Now::capture();
+    let delay = emulator.settings().delete_delay;
+    let mut store = emulator.store(now);
+    let record = find_mut(table(&mut store), region, id)?;
+    ensure_mutable(record)?;
+    record.life_mut().begin(
+        now,
+        Status::Deleting,
+        delay,
+        crate::store::lifecycle::Outcome::Gone,
+    );
+    Ok(axum::Json(wire(record)))
+}
+
 /// A parent can take a new child only when `ready`: transient → 409 `transient_state`,
 /// locked → 409 `locked`, error → 412 `precondition_failed`.
 pub(crate) fn ensure_usable_parent<R: Record>(record: &R) -> Result<(), ApiError> {

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 
 use super::body::{QueryParams, json_body};
 use super::list::Paging;
-use super::{check_region, ensure_mutable, ensure_usable_parent, find, find_mut};
+use super::{check_region, delete_leaf, ensure_mutable, ensure_usable_parent, find, find_mut};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems, Reason};
 use crate::limits;
@@ -34,7 +34,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "name");
+    let paging = Paging::parse(&query, &mut problems, Some("name"));
     let organization_id = query.uuid(&mut problems, "organization_id");
     let project_id = query.uuid(&mut problems, "project_id");
     let namespace_id = query.uuid(&mut problems, "namespace_id");
@@ -218,17 +218,13 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Trigger>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let trigger = find_mut(&mut store.triggers, &region, &id)?;
-    ensure_mutable(trigger)?;
-    trigger
-        .meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(trigger.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.triggers,
+        TriggerRecord::to_wire,
+    )
 }
 
 const SOURCE_HELP: &str = "exactly one of cron_config, sqs_config or nats_config is required";

@@ -13,7 +13,7 @@ use super::records::CronRecord;
 use super::wire::{Cron, CronRequest};
 use crate::api::body::{QueryParams, json_body};
 use crate::api::list::Paging;
-use crate::api::{check_region, ensure_mutable, find, find_mut};
+use crate::api::{check_region, delete_leaf, ensure_mutable, find, find_mut};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems, Reason};
 use crate::store::lifecycle::{Lifecycle, Now, Outcome};
@@ -43,7 +43,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "created_at");
+    let paging = Paging::parse(&query, &mut problems, None);
     if query.get("function_id").is_none() {
         problems.required("function_id");
     }
@@ -176,14 +176,11 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Cron>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let cron = find_mut(&mut store.functions.crons, &region, &id)?;
-    ensure_mutable(cron)?;
-    cron.meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(cron.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.functions.crons,
+        CronRecord::to_wire,
+    )
 }

@@ -11,7 +11,7 @@ use super::records::FnDomainRecord;
 use super::wire::{CreateDomainRequest, Domain};
 use crate::api::body::{QueryParams, json_body};
 use crate::api::list::Paging;
-use crate::api::{check_region, ensure_mutable, find, find_mut};
+use crate::api::{check_region, delete_leaf, find};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems};
 use crate::store::lifecycle::{Lifecycle, Now, Outcome};
@@ -29,7 +29,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "hostname");
+    let paging = Paging::parse(&query, &mut problems, Some("hostname"));
     if query.get("function_id").is_none() {
         problems.required("function_id");
     }
@@ -73,26 +73,7 @@ pub(crate) async fn create(
     let delay = emulator.settings().transition_delay;
     let mut store = emulator.store(now);
     attachable_function(&store, &region, &function_id)?;
-    let taken = store
-        .functions
-        .domains
-        .values()
-        .find(|d| d.hostname == hostname)
-        .map(|d| d.meta.id.clone())
-        .or_else(|| {
-            store
-                .domains
-                .values()
-                .find(|d| d.hostname == hostname)
-                .map(|d| d.meta.id.clone())
-        });
-    if let Some(existing) = taken {
-        return Err(ApiError::AlreadyExists {
-            resource: "domain",
-            resource_id: existing,
-            help_message: format!("hostname {hostname:?} is already in use"),
-        });
-    }
+    store.ensure_hostname_free(&hostname)?;
     let (id, seq) = store.next_identity();
     let record = FnDomainRecord {
         meta: Meta {
@@ -126,15 +107,11 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Domain>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let domain = find_mut(&mut store.functions.domains, &region, &id)?;
-    ensure_mutable(domain)?;
-    domain
-        .meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(domain.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.functions.domains,
+        FnDomainRecord::to_wire,
+    )
 }

@@ -213,7 +213,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "name");
+    let paging = Paging::parse(&query, &mut problems, Some("name"));
     let namespace_id = query.uuid(&mut problems, "namespace_id");
     if query.get("namespace_id").is_none() {
         problems.required("namespace_id");
@@ -344,8 +344,9 @@ pub(crate) async fn get(
     ))
 }
 
-/// UpdateFunction: every present setting replaces the stored one (secrets per key). A
-/// function deployed before (or in `error`) is redeployed unless `redeploy` is false.
+/// UpdateFunction: every present setting replaces the stored one (secrets per key). With
+/// `redeploy` unset, a function deployed before (or in `error`) is redeployed; `true` always
+/// redeploys, `false` never.
 pub(crate) async fn update(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
@@ -369,8 +370,9 @@ pub(crate) async fn update(
     );
     problems.finish()?;
     function.spec = spec;
+    // Unset: redeploy what was deployed (or failed to); an explicit value decides.
     let was_deployed = function.deployed.is_some() || function.meta.life.status() == Status::Error;
-    if request.redeploy != Some(false) && was_deployed {
+    if request.redeploy.unwrap_or(was_deployed) {
         start_rollout(function, now, delay);
     } else {
         function.meta.life.touch(now);

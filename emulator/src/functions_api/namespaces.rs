@@ -28,7 +28,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "name");
+    let paging = Paging::parse(&query, &mut problems, Some("name"));
     let organization_id = query.uuid(&mut problems, "organization_id");
     let project_id = query.uuid(&mut problems, "project_id");
     let name = query.get("name");

@@ -9,35 +9,9 @@ use serde_json::{Value, json};
 
 use super::wire;
 use crate::store::lifecycle::Lifecycle;
-use crate::store::records::{Meta, Record};
+use crate::store::records::{Meta, Record, impl_record};
 use crate::wire::common::{format_duration, timestamp};
 use crate::wire::enums::{Privacy, Sandbox, Status, WireEnum};
-
-macro_rules! impl_function_record {
-    ($record:ty, $kind:literal) => {
-        impl Record for $record {
-            const KIND: &'static str = $kind;
-            fn id(&self) -> &str {
-                &self.meta.id
-            }
-            fn seq(&self) -> u64 {
-                self.meta.seq
-            }
-            fn region(&self) -> &str {
-                &self.meta.region
-            }
-            fn life(&self) -> &Lifecycle {
-                &self.meta.life
-            }
-            fn life_mut(&mut self) -> &mut Lifecycle {
-                &mut self.meta.life
-            }
-            fn to_json(&self) -> Value {
-                json!(self.to_wire())
-            }
-        }
-    };
-}
 
 /// Hashed secrets as the API shows them: `[{key, hashed_value}]`, sorted by key.
 pub(crate) fn hashed_list(secrets: &BTreeMap<String, String>) -> Vec<wire::SecretHashedValue> {
@@ -48,12 +22,6 @@ pub(crate) fn hashed_list(secrets: &BTreeMap<String, String>) -> Vec<wire::Secre
             hashed_value: hashed_value.clone(),
         })
         .collect()
-}
-
-/// Status text of Functions v1beta1 (Containers v1 statuses that have no Functions
-/// counterpart are never set on these resources).
-fn status_text(life: &Lifecycle) -> &'static str {
-    life.status().as_str()
 }
 
 /// A stored Functions namespace.
@@ -81,7 +49,7 @@ impl FnNamespaceRecord {
             environment_variables: self.env.clone(),
             organization_id: self.organization_id.clone(),
             project_id: self.project_id.clone(),
-            status: status_text(life),
+            status: life.status().as_str(),
             registry_namespace_id: self.registry_namespace_id.clone(),
             error_message: life.error_message().map(str::to_owned),
             registry_endpoint: format!(
@@ -98,7 +66,7 @@ impl FnNamespaceRecord {
         }
     }
 }
-impl_function_record!(FnNamespaceRecord, "namespace");
+impl_record!(FnNamespaceRecord, "namespace");
 
 /// `Function.http_option`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +170,7 @@ impl FunctionRecord {
             id: self.meta.id.clone(),
             name: self.name.clone(),
             namespace_id: self.namespace_id.clone(),
-            status: status_text(life),
+            status: life.status().as_str(),
             environment_variables: spec.env.clone(),
             min_scale: spec.min_scale,
             max_scale: spec.max_scale,
@@ -229,7 +197,7 @@ impl FunctionRecord {
         }
     }
 }
-impl_function_record!(FunctionRecord, "function");
+impl_record!(FunctionRecord, "function");
 
 /// A stored cron.
 #[derive(Clone, Debug)]
@@ -248,12 +216,12 @@ impl CronRecord {
             function_id: self.function_id.clone(),
             schedule: self.schedule.clone(),
             args: self.args.clone(),
-            status: status_text(&self.meta.life),
+            status: self.meta.life.status().as_str(),
             name: self.name.clone(),
         }
     }
 }
-impl_function_record!(CronRecord, "cron");
+impl_record!(CronRecord, "cron");
 
 /// A stored custom domain of a function.
 #[derive(Clone, Debug)]
@@ -271,12 +239,12 @@ impl FnDomainRecord {
             hostname: self.hostname.clone(),
             function_id: self.function_id.clone(),
             url: format!("https://{}", self.hostname),
-            status: status_text(life),
+            status: life.status().as_str(),
             error_message: life.error_message().map(str::to_owned),
         }
     }
 }
-impl_function_record!(FnDomainRecord, "domain");
+impl_record!(FnDomainRecord, "domain");
 
 /// What a token grants access to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,7 +276,7 @@ impl TokenRecord {
             function_id,
             namespace_id,
             public_key: None,
-            status: status_text(&self.meta.life),
+            status: self.meta.life.status().as_str(),
             description: self.description.clone(),
             expires_at: self.expires_at.map(timestamp),
         }
@@ -318,7 +286,7 @@ impl TokenRecord {
         self.to_wire_with(None)
     }
 }
-impl_function_record!(TokenRecord, "token");
+impl_record!(TokenRecord, "token");
 
 /// The `config` one-of of a function trigger; write-only secrets hashed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -381,7 +349,7 @@ impl FnTriggerRecord {
             description: self.description.clone(),
             function_id: self.function_id.clone(),
             input_type: self.source.input_type(),
-            status: status_text(life),
+            status: life.status().as_str(),
             error_message: life.error_message().map(str::to_owned),
             scw_sqs_config,
             scw_nats_config,
@@ -389,4 +357,4 @@ impl FnTriggerRecord {
         }
     }
 }
-impl_function_record!(FnTriggerRecord, "trigger");
+impl_record!(FnTriggerRecord, "trigger");

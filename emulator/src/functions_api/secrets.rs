@@ -43,8 +43,7 @@ pub(crate) fn apply(
         seen.push(key.clone());
         match secret.value {
             Some(value) => {
-                let kept = current.get(&key).filter(|stored| **stored == value);
-                let hashed = kept.cloned().unwrap_or_else(|| hasher.hash(&value));
+                let hashed = hasher.hash_keeping(&value, current.get(&key));
                 result.insert(key, hashed);
             }
             None if creating => problems.push(

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::records::Archive;
 use crate::emulator::Emulator;
 use crate::limits;
-use crate::secret::HASH_PREFIX;
+use crate::secret::{HASH_PREFIX, hex};
 use crate::store::lifecycle::Now;
 use crate::wire::enums::Status;
 
@@ -28,6 +28,8 @@ use crate::wire::enums::Status;
 pub(crate) const OBJECT_ROUTE: &str = "/__storage/functions/{region}/{function_id}/archive.zip";
 
 const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+/// How far in the future a signing date may be (S3 allows 15 minutes of clock skew).
+const MAX_CLOCK_SKEW_SECONDS: i64 = 15 * 60;
 
 /// What a presigned URL allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +62,7 @@ fn signature(emulator: &Emulator, grant: Grant, object: &str, date: &str, expire
         grant.method(),
         grant.length()
     );
-    let hashed = emulator.hasher().hash(&canonical);
+    let hashed = emulator.url_signer().hash(&canonical);
     hashed.trim_start_matches(HASH_PREFIX).to_owned()
 }
 
@@ -177,14 +179,10 @@ fn verify(
     if age > expires {
         return Err(denied("Request has expired"));
     }
+    if age < -MAX_CLOCK_SKEW_SECONDS {
+        return Err(denied("X-Amz-Date is in the future"));
+    }
     Ok(())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `PUT` of a function archive through an upload URL.
@@ -219,7 +217,7 @@ pub(crate) async fn put(
             "You did not provide the number of bytes specified by the Content-Length HTTP header",
         );
     }
-    let sha256 = sha256_hex(&body);
+    let sha256 = hex(&Sha256::digest(&body));
     let mut store = emulator.store(Now::capture());
     let Some(function) = store
         .functions

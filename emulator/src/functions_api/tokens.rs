@@ -13,7 +13,7 @@ use super::records::{TokenRecord, TokenScope};
 use super::wire::{CreateTokenRequest, Token};
 use crate::api::body::{QueryParams, json_body};
 use crate::api::list::Paging;
-use crate::api::{check_region, ensure_mutable, ensure_usable_parent, find, find_mut};
+use crate::api::{check_region, delete_leaf, ensure_usable_parent, find};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems, Reason};
 use crate::store::lifecycle::{Lifecycle, Now, Outcome};
@@ -43,7 +43,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "created_at");
+    let paging = Paging::parse(&query, &mut problems, None);
     let function_id = query.uuid(&mut problems, "function_id");
     let namespace_id = query.uuid(&mut problems, "namespace_id");
     problems.finish()?;
@@ -87,27 +87,25 @@ pub(crate) async fn create(
     let scope = match (function_id, namespace_id) {
         (Some(id), None) => {
             check_uuid(&mut problems, "function_id", &id);
-            Some(TokenScope::Function(id))
+            TokenScope::Function(id)
         }
         (None, Some(id)) => {
             check_uuid(&mut problems, "namespace_id", &id);
-            Some(TokenScope::Namespace(id))
+            TokenScope::Namespace(id)
         }
         (None, None) => {
-            problems.push(
+            return Err(ApiError::invalid(
                 "scope",
                 Reason::Required,
                 "one of function_id or namespace_id is required",
-            );
-            None
+            ));
         }
         (Some(_), Some(_)) => {
-            problems.push(
+            return Err(ApiError::invalid(
                 "scope",
                 Reason::Constraint,
                 "only one of function_id or namespace_id may be set",
-            );
-            None
+            ));
         }
     };
     let expires_at = match request.expires_at.filter(|text| !text.is_empty()) {
@@ -133,9 +131,6 @@ pub(crate) async fn create(
         },
     };
     problems.finish()?;
-    let Some(scope) = scope else {
-        return Err(ApiError::invalid("scope", Reason::Required, "scope"));
-    };
 
     let now = Now::capture();
     let delay = emulator.settings().transition_delay;
@@ -194,15 +189,11 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Token>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let token = find_mut(&mut store.functions.tokens, &region, &id)?;
-    ensure_mutable(token)?;
-    token
-        .meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(token.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.functions.tokens,
+        TokenRecord::to_wire,
+    )
 }

@@ -16,7 +16,7 @@ use super::wire::{
 };
 use crate::api::body::{QueryParams, json_body};
 use crate::api::list::Paging;
-use crate::api::{check_region, ensure_mutable, find, find_mut};
+use crate::api::{check_region, delete_leaf, ensure_mutable, find, find_mut};
 use crate::emulator::Emulator;
 use crate::error::{ApiError, Problems, Reason};
 use crate::limits::MNQ_REGIONS;
@@ -117,7 +117,7 @@ pub(crate) async fn list(
     check_region(&region)?;
     let query = QueryParams::new(query)?;
     let mut problems = Problems::default();
-    let paging = Paging::parse(&query, &mut problems, "created_at");
+    let paging = Paging::parse(&query, &mut problems, None);
     let function_id = query.uuid(&mut problems, "function_id");
     let namespace_id = query.uuid(&mut problems, "namespace_id");
     let project_id = query.uuid(&mut problems, "project_id");
@@ -186,21 +186,22 @@ pub(crate) async fn create(
     if let Some(input) = request.sqs_config {
         sources.push(sqs(&mut problems, input, emulator.hasher()));
     }
-    if sources.len() != 1 {
-        problems.push(
-            "config",
-            if sources.is_empty() {
+    let mut source = match <[FnTriggerSource; 1]>::try_from(sources) {
+        Ok([source]) => source,
+        Err(sources) => {
+            let reason = if sources.is_empty() {
                 Reason::Required
             } else {
                 Reason::Constraint
-            },
-            "exactly one of scw_sqs_config, scw_nats_config or sqs_config is required",
-        );
-    }
-    problems.finish()?;
-    let Some(mut source) = sources.pop() else {
-        return Err(ApiError::invalid("config", Reason::Required, "config"));
+            };
+            return Err(ApiError::invalid(
+                "config",
+                reason,
+                "exactly one of scw_sqs_config, scw_nats_config or sqs_config is required",
+            ));
+        }
     };
+    problems.finish()?;
 
     let now = Now::capture();
     let delay = emulator.settings().transition_delay;
@@ -320,15 +321,11 @@ pub(crate) async fn delete(
     State(emulator): State<Emulator>,
     Path((region, id)): Path<(String, String)>,
 ) -> Result<Json<Trigger>, ApiError> {
-    check_region(&region)?;
-    let now = Now::capture();
-    let delay = emulator.settings().delete_delay;
-    let mut store = emulator.store(now);
-    let trigger = find_mut(&mut store.functions.triggers, &region, &id)?;
-    ensure_mutable(trigger)?;
-    trigger
-        .meta
-        .life
-        .begin(now, Status::Deleting, delay, Outcome::Gone);
-    Ok(Json(trigger.to_wire()))
+    delete_leaf(
+        &emulator,
+        &region,
+        &id,
+        |s| &mut s.functions.triggers,
+        FnTriggerRecord::to_wire,
+    )
 }

@@ -182,6 +182,36 @@ impl Store {
         }
     }
 
+    /// A custom hostname routes to one container or function at a time, across both APIs:
+    /// 409 `already_exists` naming the domain that holds it.
+    pub(crate) fn ensure_hostname_free(
+        &self,
+        hostname: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        let holder = self
+            .domains
+            .values()
+            .find(|d| d.hostname == hostname)
+            .map(|d| d.meta.id.clone())
+            .or_else(|| {
+                self.functions
+                    .domains
+                    .values()
+                    .find(|d| d.hostname == hostname)
+                    .map(|d| d.meta.id.clone())
+            });
+        match holder {
+            None => Ok(()),
+            Some(resource_id) => Err(crate::error::ApiError::AlreadyExists {
+                resource: "domain",
+                resource_id,
+                help_message: format!(
+                    "hostname {hostname:?} is already assigned to a container or a function"
+                ),
+            }),
+        }
+    }
+
     /// The namespace a container belongs to.
     pub(crate) fn namespace_of(&self, container: &ContainerRecord) -> Option<&NamespaceRecord> {
         self.namespaces.get(&container.namespace_id)

@@ -68,6 +68,7 @@ macro_rules! impl_record {
         }
     };
 }
+pub(crate) use impl_record;
 
 /// A stored namespace.
 #[derive(Clone, Debug)]

@@ -293,6 +293,14 @@ impl Selectors {
     pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }
+
+    /// Whether the stored object `stored` matches, field paths taken in the form a client
+    /// sees (`present`, called only when there is a field selector: labels are the same in
+    /// both forms). Watch and collection delete match the presented form; so must list.
+    pub fn matches_stored(&self, stored: &Value, present: impl FnOnce(&Value) -> Value) -> bool {
+        self.labels.matches(stored)
+            && (self.fields.requirements.is_empty() || self.fields.matches(&present(stored)))
+    }
 }
 
 #[cfg(test)]

@@ -283,7 +283,7 @@ pub fn list(state: &State, target: &Target, selectors: &Selectors, page: &ListPa
             }
             None => true,
         })
-        .filter(|obj| selectors.matches(obj));
+        .filter(|obj| selectors.matches_stored(obj, |o| target.present(o)));
     let limit = if page.limit == 0 {
         usize::MAX
     } else {
@@ -310,9 +310,7 @@ pub fn list(state: &State, target: &Target, selectors: &Selectors, page: &ListPa
 }
 
 fn object_text<'a>(obj: &'a Value, field: &str) -> &'a str {
-    obj.pointer(&format!("/metadata/{field}"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+    obj["metadata"][field].as_str().unwrap_or_default()
 }
 
 const MODIFIED_MESSAGE: &str =

@@ -147,6 +147,32 @@ async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
     only_token(&h, "the old token revoked", &second).await;
     assert_eq!(h.calls(POST_TOKENS), 2);
 
+    // A status one write behind (as when the Secret's own watch event wakes a reconcile before
+    // the status write reaches the cache, or after a crash between the two writes): the
+    // Secret says which token is in force, so nothing is issued and status catches up.
+    let stale = json!({"status": {"id": first, "issuedFor": "stale"}});
+    h.api::<ServerlessFunctionToken>()
+        .patch_status("billing", &PatchParams::default(), &Patch::Merge(&stale))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let touch = json!({"metadata": {"annotations": {"touched": "1"}}});
+    h.api::<Secret>()
+        .patch(
+            "billing-token",
+            &PatchParams::default(),
+            &Patch::Merge(&touch),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let caught_up = issued(&h, "billing", "billing-token", Some(&first)).await;
+    assert_eq!(caught_up.0, second, "status back on the token in force");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        h.calls(POST_TOKENS),
+        2,
+        "no token issued for a stale status"
+    );
+
     // The Secret deleted by someone: the value is lost, so a new token replaces the old.
     h.api::<Secret>()
         .delete("billing-token", &DeleteParams::default())

@@ -35,6 +35,8 @@ use crate::scaleway::types::Status;
 
 /// Annotation on the Secret: the ID of the token whose value it holds.
 pub const TOKEN_ID_ANNOTATION: &str = "serverless.scaleway.com/token-id";
+/// Annotation on the Secret: what that token was issued for (see [`issued_for`]).
+pub const ISSUED_FOR_ANNOTATION: &str = "serverless.scaleway.com/issued-for";
 /// Field manager of the Secret writes.
 const FIELD_MANAGER: &str = "scaleway-serverless-operator";
 /// Marks a token as created for the Kubernetes object with this UID (tokens have no tags).
@@ -251,8 +253,11 @@ fn filter_for(scope: &TokenScope) -> TokenFilter {
     }
 }
 
-/// The token ID the Secret says it holds, when the Secret exists and is ours.
-fn secret_holds(secret: Option<&Secret>, key: &str, uid: &str) -> Option<String> {
+/// What the Secret holds, when it exists, is ours and has a value: the token ID and what it
+/// was issued for. The Secret, not status, is the truth about the token in force: status
+/// can be one write behind (a crash, or a reconcile woken by the Secret's own watch event
+/// before the status write reached the controller's cache).
+fn secret_holds(secret: Option<&Secret>, key: &str, uid: &str) -> Option<(String, String)> {
     let secret = secret?;
     let owned = secret
         .owner_references()
@@ -266,7 +271,13 @@ fn secret_holds(secret: Option<&Secret>, key: &str, uid: &str) -> Option<String>
     if !(owned && has_value) {
         return None;
     }
-    secret.annotations().get(TOKEN_ID_ANNOTATION).cloned()
+    let annotations = secret.annotations();
+    let id = annotations.get(TOKEN_ID_ANNOTATION)?.clone();
+    let issued_for = annotations
+        .get(ISSUED_FOR_ANNOTATION)
+        .cloned()
+        .unwrap_or_default();
+    Some((id, issued_for))
 }
 
 /// Writes the token value to the Secret (server-side apply; owned by the token object).
@@ -276,6 +287,7 @@ async fn write_secret(
     name: &str,
     key: &str,
     token_id: &str,
+    issued_for: &str,
     value: &crate::scaleway::SecretString,
 ) -> Result<(), Error> {
     let namespace = object.namespace().unwrap_or_default();
@@ -292,7 +304,13 @@ async fn write_secret(
             name: Some(name.to_owned()),
             namespace: Some(namespace.clone()),
             labels: Some([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned())].into()),
-            annotations: Some([(TOKEN_ID_ANNOTATION.to_owned(), token_id.to_owned())].into()),
+            annotations: Some(
+                [
+                    (TOKEN_ID_ANNOTATION.to_owned(), token_id.to_owned()),
+                    (ISSUED_FOR_ANNOTATION.to_owned(), issued_for.to_owned()),
+                ]
+                .into(),
+            ),
             owner_references: Some(vec![owner]),
             ..Default::default()
         },
@@ -361,46 +379,27 @@ async fn apply_steps(
     let mut events = Vec::new();
 
     let cache_scope = target.cache_scope();
-    // The Secret is labelled as ours, so the export reflector usually has it: read it from
-    // the API only when the reflector does not show it holding the token in status (it may
-    // trail the API by an event, and a foreign Secret is not in it at all).
-    let reflected = ctx.exports.secrets.get().and_then(|store| {
-        store.get(&kube::runtime::reflector::ObjectRef::new(&secret_name).within(&k8s_namespace))
-    });
-    let secret = match reflected {
-        Some(secret)
-            if previous.id.is_some()
-                && secret_holds(Some(&secret), &secret_key, &uid) == previous.id =>
-        {
-            Some(Secret::clone(&secret))
-        }
-        _ => Api::<Secret>::namespaced(ctx.kube.clone(), &k8s_namespace)
-            .get_opt(&secret_name)
-            .await
-            .map_err(Error::kube("read the token Secret"))?,
-    };
+    // A Kubernetes GET, not a Scaleway call: the reflector of labelled Secrets could trail
+    // the API by a write, and deciding from an old Secret could revoke the token in force.
+    let secret = Api::<Secret>::namespaced(ctx.kube.clone(), &k8s_namespace)
+        .get_opt(&secret_name)
+        .await
+        .map_err(Error::kube("read the token Secret"))?;
     let held = secret_holds(secret.as_ref(), &secret_key, &uid);
     // Every token of ours in the scope, from the scope's snapshot (one List per scope and
     // resync period, shared by all tokens of the same function or namespace).
     let ours = observe(ctx, &api, &target, &uid, resync).await?;
-    // The token in force: the one in status, or (after a crash between the Secret write
-    // and the status write) the one the Secret holds.
-    let current = previous
-        .id
-        .as_deref()
-        .or(held.as_deref())
-        .and_then(|id| ours.iter().find(|t| t.id == id));
-    let value_in_secret = current.is_some_and(|t| held.as_deref() == Some(t.id.as_str()));
-    let spec_changed = previous.issued_for.as_deref() != Some(wanted_issue.as_str())
-        || previous.secret.as_deref() != Some(wanted_secret.as_str());
+    // The token in force is the one whose value the Secret holds, if Scaleway still has it.
+    let current = held.as_ref().and_then(|(id, issued)| {
+        ours.iter()
+            .find(|t| t.id == *id && t.status.as_str() != "deleting")
+            .map(|t| (t, issued))
+    });
     let needs_new = match current {
         None => true,
-        Some(token) => {
-            token.status.as_str() == "error"
-                || !value_in_secret
-                || (spec_changed && previous.id.is_some())
-        }
+        Some((token, issued)) => token.status.as_str() == "error" || *issued != wanted_issue,
     };
+    let current = current.map(|(token, _)| token);
     let is_expired = expired(object.spec.expires_at.as_deref())?;
 
     let mut current: Option<Token> = current.cloned();
@@ -441,8 +440,16 @@ async fn apply_steps(
                 "Scaleway created a token without showing its value; it was revoked".into(),
             ));
         };
-        if let Err(error) =
-            write_secret(object, ctx, &secret_name, &secret_key, &created.id, &value).await
+        if let Err(error) = write_secret(
+            object,
+            ctx,
+            &secret_name,
+            &secret_key,
+            &created.id,
+            &wanted_issue,
+            &value,
+        )
+        .await
         {
             // A token nobody can read is useless: revoke it now (and, if this fails too,
             // at the next reconcile, which finds it by its owner mark).
@@ -456,14 +463,10 @@ async fn apply_steps(
                 created.id
             ),
         ));
-        status.issued_for = Some(wanted_issue.clone());
-        status.secret = Some(wanted_secret.clone());
         current = Some(created);
-    } else if previous.id.is_none() {
-        // Recovered after a crash: the Secret holds this token.
-        status.issued_for = Some(wanted_issue.clone());
-        status.secret = Some(wanted_secret.clone());
     }
+    status.issued_for = Some(wanted_issue.clone());
+    status.secret = Some(wanted_secret.clone());
     let Some(current) = current else {
         return Err(Error::RemoteNotFound("no token".into()));
     };
@@ -629,15 +632,15 @@ mod tests {
         let uid = "u1";
         let secret = |owner: &str, value: &str| -> Secret {
             serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "s", "annotations": {TOKEN_ID_ANNOTATION: "t1"},
+                "metadata": {"name": "s", "annotations": {TOKEN_ID_ANNOTATION: "t1", ISSUED_FOR_ANNOTATION: "for"},
                     "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": owner}]},
                 "data": {"token": ByteString(value.as_bytes().to_vec())}
             }))
             .unwrap_or_default()
         };
         assert_eq!(
-            secret_holds(Some(&secret(uid, "v")), "token", uid).as_deref(),
-            Some("t1")
+            secret_holds(Some(&secret(uid, "v")), "token", uid),
+            Some(("t1".to_owned(), "for".to_owned()))
         );
         assert_eq!(
             secret_holds(Some(&secret("other", "v")), "token", uid),

@@ -115,13 +115,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The kinds whose resync period can be set on their own.
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 8] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
     "ServerlessDomain",
     "ServerlessFunction",
     "ServerlessFunctionToken",
+    "ServerlessFunctionCron",
+    "ServerlessFunctionTrigger",
 ];
 
 fn parse_kind_duration(text: &str) -> Result<(String, std::time::Duration), String> {

@@ -10,13 +10,15 @@ use serde_json::{Value as Json, json};
 const SCRIPT: &str = include_str!("../deploy/argocd/health.lua");
 const CONFIG_MAP: &str = include_str!("../deploy/argocd/argocd-cm.yaml");
 const GROUP: &str = "serverless.scaleway.com";
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 8] = [
     "ServerlessNamespace",
     "ServerlessContainer",
     "ServerlessTrigger",
     "ServerlessDomain",
     "ServerlessFunction",
     "ServerlessFunctionToken",
+    "ServerlessFunctionCron",
+    "ServerlessFunctionTrigger",
 ];
 
 /// What Argo CD reads from the script: `hs.status` and `hs.message`.
@@ -509,7 +511,7 @@ fn conditions_without_ready_are_progressing() {
 
 #[test]
 fn every_kind_and_a_future_one_use_the_same_check() {
-    for kind in KINDS.into_iter().chain(["ServerlessFunctionCron"]) {
+    for kind in KINDS.into_iter().chain(["ServerlessFunctionDomain"]) {
         let message = format!("Scaleway reports the {kind} ready");
         let conditions = vec![condition("Ready", "True", "UpToDate", &message, 1)];
         assert_health(&object(kind, 1, conditions), "Healthy", &message);

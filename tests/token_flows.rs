@@ -7,20 +7,14 @@
 mod support;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use scaleway_serverless_operator::crd::{
-    ServerlessFunction, ServerlessFunctionToken, ServerlessNamespace,
-};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use scaleway_serverless_operator::crd::ServerlessFunctionToken;
 use scaleway_serverless_operator::scaleway::functions::types::{CreateTokenRequest, TokenScope};
 use serde_json::json;
 use support::*;
 
 const POST_TOKENS: &str = "POST /functions/v1beta1/regions/{region}/tokens";
-const ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-const FUNCTIONS_NAMESPACE: &str = "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessNamespace\nmetadata:\n  name: fns\nspec:\n  type: Functions\n";
-const FUNCTION: &str = "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessFunction\nmetadata:\n  name: hello\nspec:\n  namespaceRef:\n    name: fns\n  runtime: node22\n  privacy: Private\n  code:\n    configMapKeyRef:\n      name: hello-code\n      key: code.zip\n";
-
 fn token_yaml(name: &str, scope: &str, secret: &str, extra: &str) -> String {
     format!(
         "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessFunctionToken\nmetadata:\n  name: {name}\nspec:\n{scope}  secret:\n    name: {secret}\n  description: for the billing job\n{extra}"
@@ -29,23 +23,6 @@ fn token_yaml(name: &str, scope: &str, secret: &str, extra: &str) -> String {
 
 const FUNCTION_SCOPE: &str = "  functionRef:\n    name: hello\n";
 const NAMESPACE_SCOPE: &str = "  namespaceRef:\n    name: fns\n";
-
-/// A ready functions namespace and a ready private function `hello`.
-async fn ready_function(h: &Harness) -> ServerlessFunction {
-    h.apply::<ServerlessNamespace>(FUNCTIONS_NAMESPACE).await;
-    let map: ConfigMap = serde_json::from_value(json!({
-        "metadata": {"name": "hello-code"},
-        "binaryData": {"code.zip": ByteString(ZIP.to_vec())}
-    }))
-    .unwrap_or_else(|e| panic!("{e}"));
-    h.api::<ConfigMap>()
-        .create(&PostParams::default(), &map)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    h.apply::<ServerlessFunction>(FUNCTION).await;
-    h.condition::<ServerlessFunction>("hello", "Ready", "True")
-        .await
-}
 
 /// The token ID and value in Secret `name`.
 async fn secret_token(h: &Harness, name: &str) -> Option<(String, String)> {
@@ -109,7 +86,7 @@ async fn issued(h: &Harness, name: &str, secret: &str, not: Option<&str>) -> (St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
     let h = harness().await;
-    ready_function(&h).await;
+    h.ready_function().await;
     h.apply::<ServerlessFunctionToken>(&token_yaml("billing", FUNCTION_SCOPE, "billing-token", ""))
         .await;
     let (first, value) = issued(&h, "billing", "billing-token", None).await;
@@ -193,7 +170,7 @@ async fn a_token_is_written_to_its_secret_rotated_and_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
     let mut h = harness().await;
-    let function = ready_function(&h).await;
+    let function = h.ready_function().await;
     h.apply::<ServerlessFunctionToken>(&token_yaml("ns-wide", NAMESPACE_SCOPE, "ns-token", ""))
         .await;
     let (first, _) = issued(&h, "ns-wide", "ns-token", None).await;
@@ -317,7 +294,7 @@ fn ready_reason(object: &ServerlessFunctionToken) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_is_reported_and_a_later_date_or_orphan_deletion_is_honoured() {
     let h = harness_with(std::time::Duration::from_secs(2)).await;
-    ready_function(&h).await;
+    h.ready_function().await;
     let soon = k8s_openapi::jiff::Timestamp::now()
         .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(4))
         .unwrap_or_else(|e| panic!("{e}"));

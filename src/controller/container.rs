@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
 
 use super::conditions::Assessment;
 use super::container_plan::{Desired, Plan, plan, update_for};
@@ -294,37 +294,20 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         return done;
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
-    let name = object.name_any();
-    let triggers: Api<ServerlessTrigger> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let dependents = triggers
-        .list(&Default::default())
-        .await
-        .map_err(Error::kube("list ServerlessTriggers"))?
-        .items
-        .iter()
-        .filter(|t| {
-            t.spec
-                .container_ref
-                .as_ref()
-                .is_some_and(|r| r.name == name)
-        })
-        .count();
-    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessTrigger").await?;
-    let domains: Api<ServerlessDomain> = Api::namespaced(ctx.kube.clone(), &k8s_namespace);
-    let dependents = domains
-        .list(&Default::default())
-        .await
-        .map_err(Error::kube("list ServerlessDomains"))?
-        .items
-        .iter()
-        .filter(|d| {
-            d.spec
-                .container_ref
-                .as_ref()
-                .is_some_and(|r| r.name == name)
-        })
-        .count();
-    reconciler::wait_for_dependents(object, &ctx, dependents, "ServerlessDomain").await?;
+    reconciler::wait_for_referrers(object, &ctx, |t: &ServerlessTrigger, name| {
+        t.spec
+            .container_ref
+            .as_ref()
+            .is_some_and(|r| r.name == name)
+    })
+    .await?;
+    reconciler::wait_for_referrers(object, &ctx, |d: &ServerlessDomain, name| {
+        d.spec
+            .container_ref
+            .as_ref()
+            .is_some_and(|r| r.name == name)
+    })
+    .await?;
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     // The parent may be gone already: fall back to what status recorded.
     let parent = match parent(object, &ctx, &mut secrets).await {

@@ -12,7 +12,7 @@ use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
-use crate::scaleway::functions::types::{Function, Token};
+use crate::scaleway::functions::types::{Cron, Function, Token, Trigger as FunctionTrigger};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// Settings of the controllers.
@@ -200,6 +200,10 @@ pub struct Context {
     pub functions: RemoteCache<Function>,
     /// Remote function tokens by (credentials, region, function or namespace).
     pub tokens: RemoteCache<Token>,
+    /// Remote function crons by (credentials, region, function).
+    pub function_crons: RemoteCache<Cron>,
+    /// Remote function triggers by (credentials, region, function).
+    pub function_triggers: RemoteCache<FunctionTrigger>,
     /// Event publisher, shared so that repeated warnings become series.
     pub events: EventPublisher,
     /// Retry and poll counters.
@@ -276,6 +280,8 @@ impl Context {
             domains: RemoteCache::new(),
             functions: RemoteCache::new(),
             tokens: RemoteCache::new(),
+            function_crons: RemoteCache::new(),
+            function_triggers: RemoteCache::new(),
             kube,
             clients,
             config,

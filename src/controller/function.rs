@@ -17,7 +17,11 @@ use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
-use crate::crd::{ManagementPolicy, NamespaceType, ServerlessFunction, ServerlessFunctionStatus};
+use crate::crd::{
+    LocalObjectReference, ManagementPolicy, NamespaceType, ServerlessFunction,
+    ServerlessFunctionCron, ServerlessFunctionStatus, ServerlessFunctionToken,
+    ServerlessFunctionTrigger,
+};
 use crate::scaleway;
 use crate::scaleway::functions::types::{CreateFunctionRequest, Function, FunctionFilter};
 use crate::scaleway::types::Status;
@@ -314,14 +318,30 @@ fn report(
     }
 }
 
-/// Deletion: honours the policy, deletes the remote function and waits until it is gone.
-/// A namespace already deleted took the function with it (cascade).
+/// Deletion: honours the policy, waits for the crons, triggers and tokens that reference
+/// this function, then deletes the remote function and waits until it is gone. A namespace
+/// already deleted took the function with it (cascade).
 async fn cleanup(object: Arc<ServerlessFunction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
     let previous = object.status.clone().unwrap_or_default();
     if let Some(done) = reconciler::keep_remote(object, &ctx).await {
         return done;
     }
+    let refers = |reference: Option<&LocalObjectReference>, name: &str| {
+        reference.is_some_and(|r| r.name == name)
+    };
+    reconciler::wait_for_referrers(object, &ctx, |c: &ServerlessFunctionCron, name| {
+        refers(c.spec.function_ref.as_ref(), name)
+    })
+    .await?;
+    reconciler::wait_for_referrers(object, &ctx, |t: &ServerlessFunctionTrigger, name| {
+        refers(t.spec.function_ref.as_ref(), name)
+    })
+    .await?;
+    reconciler::wait_for_referrers(object, &ctx, |t: &ServerlessFunctionToken, name| {
+        refers(t.spec.function_ref.as_ref(), name)
+    })
+    .await?;
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
     let parent = match parent(object, &ctx, &mut secrets).await {

@@ -12,7 +12,10 @@ pub mod events;
 pub mod exports;
 mod function;
 mod function_code;
+mod function_cron;
 pub mod function_plan;
+mod function_target;
+mod function_trigger;
 mod namespace;
 mod namespace_api;
 mod namespace_target;
@@ -41,8 +44,8 @@ pub use error::Error;
 pub use reconciler::FINALIZER;
 
 use crate::crd::{
-    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionToken,
-    ServerlessNamespace, ServerlessTrigger,
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionCron,
+    ServerlessFunctionToken, ServerlessFunctionTrigger, ServerlessNamespace, ServerlessTrigger,
 };
 use reconciler::{Managed, error_policy, spec_or_lifecycle};
 
@@ -265,6 +268,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     check_served::<ServerlessDomain>(&client, &scope).await?;
     check_served::<ServerlessFunction>(&client, &scope).await?;
     check_served::<ServerlessFunctionToken>(&client, &scope).await?;
+    check_served::<ServerlessFunctionCron>(&client, &scope).await?;
+    check_served::<ServerlessFunctionTrigger>(&client, &scope).await?;
     let secrets: Api<Secret> = api(&client, &scope);
     let related = watcher::Config::default();
 
@@ -276,6 +281,9 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let (domain_store, domain_stream) = main_stream(api::<ServerlessDomain>(&client, &scope));
     let (function_store, function_stream) = main_stream(api::<ServerlessFunction>(&client, &scope));
     let (token_store, token_stream) = main_stream(api::<ServerlessFunctionToken>(&client, &scope));
+    let (cron_store, cron_stream) = main_stream(api::<ServerlessFunctionCron>(&client, &scope));
+    let (function_trigger_store, function_trigger_stream) =
+        main_stream(api::<ServerlessFunctionTrigger>(&client, &scope));
 
     let _ = ctx.parents.namespaces.set(namespace_store.clone());
     let _ = ctx.parents.containers.set(container_store.clone());
@@ -506,13 +514,53 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         token::reconcile,
     );
 
+    let crons = drive(
+        Controller::for_stream(cron_stream, cron_store.clone())
+            // A function that becomes Ready wakes its crons.
+            .watches(
+                api::<ServerlessFunction>(&client, &scope),
+                related.clone(),
+                referrers(cron_store.clone(), |c: &ServerlessFunctionCron, name| {
+                    names(c.spec.function_ref.as_ref(), name)
+                }),
+            ),
+        &ctx,
+        function_cron::reconcile,
+    );
+
+    let function_triggers = drive(
+        Controller::for_stream(function_trigger_stream, function_trigger_store.clone())
+            // A function that becomes Ready wakes its triggers.
+            .watches(
+                api::<ServerlessFunction>(&client, &scope),
+                related.clone(),
+                referrers(
+                    function_trigger_store.clone(),
+                    |t: &ServerlessFunctionTrigger, name| names(t.spec.function_ref.as_ref(), name),
+                ),
+            ),
+        &ctx,
+        function_trigger::reconcile,
+    );
+
     ready_gauge(&ctx, namespace_store);
     ready_gauge(&ctx, container_store);
     ready_gauge(&ctx, trigger_store);
     ready_gauge(&ctx, domain_store);
     ready_gauge(&ctx, function_store);
     ready_gauge(&ctx, token_store);
+    ready_gauge(&ctx, cron_store);
+    ready_gauge(&ctx, function_trigger_store);
     tracing::info!("controllers started");
-    futures::join!(namespaces, containers, triggers, domains, functions, tokens);
+    futures::join!(
+        namespaces,
+        containers,
+        triggers,
+        domains,
+        functions,
+        tokens,
+        crons,
+        function_triggers
+    );
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::scaleway;
-use crate::scaleway::functions::types::{Function, Token};
+use crate::scaleway::functions::types::{Cron, Function, Token, Trigger as FunctionTrigger};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// A remote object as the cache needs to see it.
@@ -21,6 +21,11 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
     fn is_transient(&self) -> bool;
     /// Tags (where the ownership tag is).
     fn tags(&self) -> &[String];
+    /// The UID of the Kubernetes object the resource was created for (or adopted by), from
+    /// its ownership mark.
+    fn owner(&self) -> Option<&str> {
+        super::policy::owner_of(self.tags())
+    }
 }
 
 macro_rules! remote_object {
@@ -53,7 +58,43 @@ impl RemoteObject for Token {
         &self.id
     }
     fn name(&self) -> &str {
-        super::token::owner_of(&self.description).unwrap_or_default()
+        super::policy::description_owner(&self.description).unwrap_or_default()
+    }
+    fn is_transient(&self) -> bool {
+        self.status.is_transient()
+    }
+    fn tags(&self) -> &[String] {
+        &[]
+    }
+}
+
+/// A function trigger has no tags: the owner mark is in its description.
+impl RemoteObject for FunctionTrigger {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn is_transient(&self) -> bool {
+        self.status.is_transient()
+    }
+    fn tags(&self) -> &[String] {
+        &[]
+    }
+    fn owner(&self) -> Option<&str> {
+        super::policy::description_owner(&self.description)
+    }
+}
+
+/// A function cron has no tags nor description: nothing marks it (the cron reconciler
+/// records its intent to create one in status instead).
+impl RemoteObject for Cron {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
     fn is_transient(&self) -> bool {
         self.status.is_transient()
@@ -221,6 +262,14 @@ impl<T: RemoteObject> RemoteCache<T> {
         let slot = self.slot(scope);
         *slot.lock().await = None;
     }
+}
+
+/// How old a scope's snapshot may be for a lookup of an object whose remote ID is not
+/// recorded yet (`recorded` false): such a lookup decides whether to create, and where names
+/// are not unique at Scaleway (triggers, crons) nothing else would stop a second resource
+/// with the name, so it lists the scope afresh. Otherwise the resync period.
+pub fn max_age(recorded: bool, resync: Duration) -> Duration {
+    if recorded { resync } else { Duration::ZERO }
 }
 
 /// Finds an object through the scope's snapshot and, when the snapshot shows it in a

@@ -30,6 +30,9 @@ pub const RESYNC_ANNOTATION: &str = "serverless.scaleway.com/resync-period";
 /// Prefix of the tag that marks a Scaleway resource as created for (or adopted by) the
 /// Kubernetes object with that UID.
 pub const OWNER_TAG_PREFIX: &str = "serverless.scaleway.com/owner-uid=";
+/// Marks a Scaleway resource that has a description but no tags (function tokens and
+/// triggers) as created for the Kubernetes object with this UID: `[k8s-owner-uid=<uid>]`.
+const OWNER_MARK: &str = "[k8s-owner-uid=";
 /// No object can ask to be compared with Scaleway more often than this.
 pub const MIN_RESYNC: Duration = Duration::from_secs(30);
 /// Nor less often than this.
@@ -228,6 +231,21 @@ pub fn owner_of(tags: &[String]) -> Option<&str> {
     tags.iter().find_map(|t| t.strip_prefix(OWNER_TAG_PREFIX))
 }
 
+/// The description to send for a resource without tags: the spec's, then the owner mark.
+pub fn marked_description(description: Option<&str>, uid: &str) -> String {
+    let mark = format!("{OWNER_MARK}{uid}]");
+    match description.filter(|d| !d.is_empty()) {
+        Some(description) => format!("{description} {mark}"),
+        None => mark,
+    }
+}
+
+/// The UID in a description's owner mark, if it has one.
+pub fn description_owner(description: &str) -> Option<&str> {
+    let start = description.rfind(OWNER_MARK)? + OWNER_MARK.len();
+    description[start..].strip_suffix(']')
+}
+
 /// The tags to keep on a resource we own: the spec's (or, when the spec leaves tags
 /// unmanaged, the remote's), without any ownership tag, then ours.
 pub fn owned_tags(spec: Option<&[String]>, remote: Option<&[String]>, uid: &str) -> Vec<String> {
@@ -258,7 +276,7 @@ pub fn claim(
     what: &str,
     recorded_id: Option<&str>,
     remote_id: &str,
-    remote_tags: &[String],
+    remote_owner: Option<&str>,
     uid: &str,
     management: ManagementPolicy,
     adoption: AdoptionPolicy,
@@ -266,7 +284,7 @@ pub fn claim(
     if recorded_id == Some(remote_id) {
         return Ok(Claim::Recorded);
     }
-    match owner_of(remote_tags) {
+    match remote_owner {
         Some(owner) if owner == uid => Ok(Claim::Owned),
         // Reading someone else's resource is harmless.
         _ if management == ManagementPolicy::Observe => Ok(Claim::Adopted),
@@ -299,7 +317,7 @@ pub fn check_claim<K: Managed, T: RemoteObject>(
         &what,
         object.remote_id().as_deref(),
         found.id(),
-        found.tags(),
+        found.owner(),
         &object.uid().unwrap_or_default(),
         object.management(),
         object.adoption(),
@@ -316,6 +334,17 @@ pub fn may_delete_found(remote_tags: &[String], uid: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owner_mark_round_trips() {
+        let uid = "8e0c2a6e-1111-4222-8333-444455556666";
+        let description = marked_description(Some("for CI"), uid);
+        assert_eq!(description, format!("for CI [k8s-owner-uid={uid}]"));
+        assert_eq!(description_owner(&description), Some(uid));
+        assert_eq!(description_owner(&marked_description(None, uid)), Some(uid));
+        assert_eq!(description_owner("someone else's token"), None);
+        assert_eq!(description_owner("[k8s-owner-uid=abc"), None);
+    }
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -400,7 +429,9 @@ mod tests {
         let ours = [owner_tag("me")];
         let theirs = [owner_tag("other")];
         let nobody: [String; 0] = [];
-        let claim = |recorded, tags: &[String], m, a| claim("x", recorded, "id", tags, "me", m, a);
+        let claim = |recorded, tags: &[String], m, a| {
+            claim("x", recorded, "id", owner_of(tags), "me", m, a)
+        };
         assert_eq!(
             claim(Some("id"), &nobody, Manage, Never).ok(),
             Some(Claim::Recorded)

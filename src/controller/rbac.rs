@@ -55,6 +55,18 @@ pub const PERMISSIONS: &[Permission] = &[
     },
     Permission {
         api_group: crate::crd::GROUP,
+        resource: "serverlessfunctioncrons",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessfunctiontriggers",
+        verbs: &["get", "list", "watch", "patch"],
+        why: "watch the kind; add and remove the finalizer (JSON patch)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
         resource: "serverlessnamespaces/status",
         verbs: &["patch"],
         why: "write status",
@@ -86,6 +98,18 @@ pub const PERMISSIONS: &[Permission] = &[
     Permission {
         api_group: crate::crd::GROUP,
         resource: "serverlessfunctiontokens/status",
+        verbs: &["patch"],
+        why: "write status",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessfunctioncrons/status",
+        verbs: &["patch"],
+        why: "write status (and, before a cron is created, the name it is created under)",
+    },
+    Permission {
+        api_group: crate::crd::GROUP,
+        resource: "serverlessfunctiontriggers/status",
         verbs: &["patch"],
         why: "write status",
     },

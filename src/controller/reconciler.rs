@@ -435,6 +435,28 @@ pub async fn wait_for_dependents<K: Managed>(
     Err(Error::Deleting(message))
 }
 
+/// Keeps the finalizer while objects of kind `C` in this object's Kubernetes namespace
+/// `refer` to it (a parent waits for its children, so that each child's own deletion policy
+/// applies before the parent's deletion takes them along at Scaleway).
+pub async fn wait_for_referrers<K: Managed, C: Managed>(
+    object: &K,
+    ctx: &Context,
+    refers: impl Fn(&C, &str) -> bool,
+) -> Result<(), Error> {
+    let name = object.name_any();
+    let children: Api<C> =
+        Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let count = children
+        .list(&Default::default())
+        .await
+        .map_err(Error::kube("list the objects that reference this one"))?
+        .items
+        .iter()
+        .filter(|child| refers(child, &name))
+        .count();
+    wait_for_dependents(object, ctx, count, C::KIND).await
+}
+
 /// The end of a deletion: nothing left → done; otherwise ask Scaleway to delete `remote`
 /// (unless it is already busy) and keep the finalizer until it is gone. `deleting` is the
 /// status to show meanwhile.

@@ -19,16 +19,16 @@ use super::conditions::Assessment;
 use super::context::Context;
 use super::error::Error;
 use super::exports::{MANAGED_BY, MANAGED_BY_LABEL};
+use super::function_target::{self, FunctionChoice};
 use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::Lookup;
-use super::parents;
 use super::policy;
 use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::SecretReader;
 use crate::crd::{
-    AdoptionPolicy, DeletionPolicy, ManagementPolicy, NamespaceType, ServerlessFunction,
-    ServerlessFunctionToken, ServerlessFunctionTokenStatus,
+    AdoptionPolicy, DeletionPolicy, ManagementPolicy, NamespaceType, ServerlessFunctionToken,
+    ServerlessFunctionTokenStatus,
 };
 use crate::scaleway::functions::types::{CreateTokenRequest, Token, TokenFilter, TokenScope};
 use crate::scaleway::types::Status;
@@ -39,8 +39,6 @@ pub const TOKEN_ID_ANNOTATION: &str = "serverless.scaleway.com/token-id";
 pub const ISSUED_FOR_ANNOTATION: &str = "serverless.scaleway.com/issued-for";
 /// Field manager of the Secret writes.
 const FIELD_MANAGER: &str = "scaleway-serverless-operator";
-/// Marks a token as created for the Kubernetes object with this UID (tokens have no tags).
-const OWNER_MARK: &str = "[k8s-owner-uid=";
 
 impl Managed for ServerlessFunctionToken {
     type Status = ServerlessFunctionTokenStatus;
@@ -85,21 +83,6 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
-}
-
-/// The description sent to Scaleway: the spec's, followed by the owner mark.
-pub fn remote_description(description: Option<&str>, uid: &str) -> String {
-    let mark = format!("{OWNER_MARK}{uid}]");
-    match description.filter(|d| !d.is_empty()) {
-        Some(description) => format!("{description} {mark}"),
-        None => mark,
-    }
-}
-
-/// The UID in a token's owner mark, if it has one.
-pub fn owner_of(description: &str) -> Option<&str> {
-    let start = description.rfind(OWNER_MARK)? + OWNER_MARK.len();
-    description[start..].strip_suffix(']')
 }
 
 /// What a token is issued for: when this changes, a new token replaces the old one.
@@ -163,25 +146,20 @@ async fn target(
     let reference = spec.function_ref.as_ref().ok_or_else(|| {
         Error::InvalidSpec("set exactly one of functionRef and namespaceRef".into())
     })?;
-    let function = parents::ready::<ServerlessFunction>(
-        &ctx.kube,
-        ctx.parents.functions.get(),
-        &k8s_namespace,
-        &reference.name,
-    )
-    .await?;
-    let function_spec = &function.object.spec;
-    let choice = NamespaceChoice {
-        reference: function_spec.namespace_ref.as_ref(),
-        id: function_spec.namespace_id.as_deref(),
-        region: function_spec.region.as_deref(),
-        type_: NamespaceType::Functions,
-        kind: "ServerlessFunction",
+    let choice = FunctionChoice {
+        reference: Some(reference),
+        id: None,
+        region: None,
     };
-    let parent = namespace_target::resolve(ctx, secrets, &k8s_namespace, choice).await?;
+    let function = function_target::resolve(ctx, secrets, &k8s_namespace, choice).await?;
+    let parent = Parent {
+        credentials: function.credentials,
+        region: function.region,
+        namespace_id: function.namespace_id.unwrap_or_default(),
+    };
     Ok(Target {
         parent,
-        scope: TokenScope::FunctionId(function.id),
+        scope: TokenScope::FunctionId(function.function_id),
     })
 }
 
@@ -423,7 +401,10 @@ async fn apply_steps(
         }
         let request = CreateTokenRequest {
             scope: target.scope.clone(),
-            description: Some(remote_description(object.spec.description.as_deref(), &uid)),
+            description: Some(policy::marked_description(
+                object.spec.description.as_deref(),
+                &uid,
+            )),
             expires_at: object.spec.expires_at.clone(),
         };
         let created = match api.create_token(&request).await {
@@ -563,7 +544,8 @@ async fn cleanup(object: Arc<ServerlessFunctionToken>, ctx: Arc<Context>) -> Res
     let ours: Vec<Token> = tokens
         .into_iter()
         .filter(|t| {
-            owner_of(&t.description) == Some(uid.as_str()) || previous.id.as_deref() == Some(&t.id)
+            policy::description_owner(&t.description) == Some(uid.as_str())
+                || previous.id.as_deref() == Some(&t.id)
         })
         .collect();
     let mut waiting = false;
@@ -607,17 +589,6 @@ async fn cleanup(object: Arc<ServerlessFunctionToken>, ctx: Arc<Context>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_owner_mark_round_trips() {
-        let uid = "8e0c2a6e-1111-4222-8333-444455556666";
-        let description = remote_description(Some("for CI"), uid);
-        assert_eq!(description, format!("for CI [k8s-owner-uid={uid}]"));
-        assert_eq!(owner_of(&description), Some(uid));
-        assert_eq!(owner_of(&remote_description(None, uid)), Some(uid));
-        assert_eq!(owner_of("someone else's token"), None);
-        assert_eq!(owner_of("[k8s-owner-uid=abc"), None);
-    }
 
     #[test]
     fn expiry_in_the_past_and_bad_dates() {

@@ -9,7 +9,7 @@ use kube::runtime::controller::Action;
 use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
 use super::error::Error;
-use super::observe::{Lookup, find_fresh};
+use super::observe::{Lookup, find_fresh, max_age};
 use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -201,7 +201,7 @@ async fn observe(
         ..Default::default()
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
-    let max_age = policy::effective_resync(ctx, object);
+    let max_age = max_age(id.is_some(), policy::effective_resync(ctx, object));
     find_fresh(
         &ctx.triggers,
         &target.cache_scope(),

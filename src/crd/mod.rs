@@ -1,11 +1,14 @@
 //! The custom resources: `ServerlessNamespace`, `ServerlessContainer`, `ServerlessTrigger`,
-//! `ServerlessDomain`, `ServerlessFunction`, `ServerlessFunctionToken`
+//! `ServerlessDomain`, `ServerlessFunction`, `ServerlessFunctionToken`,
+//! `ServerlessFunctionCron`, `ServerlessFunctionTrigger`
 //! (group `serverless.scaleway.com`, version `v1alpha1`, category `serverless`).
 
 mod common;
 mod container;
 mod domain;
 mod function;
+mod function_cron;
+mod function_trigger;
 mod namespace;
 pub mod reference;
 mod token;
@@ -27,6 +30,13 @@ pub use domain::{ServerlessDomain, ServerlessDomainSpec, ServerlessDomainStatus}
 pub use function::{
     ConfigMapKeySelector, FunctionCode, HttpOption, ServerlessFunction, ServerlessFunctionSpec,
     ServerlessFunctionStatus,
+};
+pub use function_cron::{
+    ServerlessFunctionCron, ServerlessFunctionCronSpec, ServerlessFunctionCronStatus,
+};
+pub use function_trigger::{
+    MnqNatsSource, MnqSqsSource, ServerlessFunctionTrigger, ServerlessFunctionTriggerSpec,
+    ServerlessFunctionTriggerStatus,
 };
 pub use namespace::{
     NamespaceType, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
@@ -52,6 +62,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         ServerlessDomain::crd(),
         ServerlessFunction::crd(),
         ServerlessFunctionToken::crd(),
+        ServerlessFunctionCron::crd(),
+        ServerlessFunctionTrigger::crd(),
     ]
 }
 

@@ -632,6 +632,33 @@ pub fn container_yaml(name: &str, extra: &str) -> String {
     )
 }
 
+/// The smallest valid zip archive (an empty one): enough for the emulator's build.
+pub const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+pub const FUNCTIONS_NAMESPACE_YAML: &str = "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessNamespace\nmetadata:\n  name: fns\nspec:\n  type: Functions\n";
+pub const FUNCTION_YAML: &str = "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessFunction\nmetadata:\n  name: hello\nspec:\n  namespaceRef:\n    name: fns\n  runtime: node22\n  privacy: Private\n  code:\n    configMapKeyRef:\n      name: hello-code\n      key: code.zip\n";
+
+impl Harness {
+    /// A ready functions namespace `fns` and a ready private function `hello` whose code is
+    /// an empty zip in ConfigMap `hello-code`.
+    pub async fn ready_function(&self) -> crd::ServerlessFunction {
+        self.apply::<crd::ServerlessNamespace>(FUNCTIONS_NAMESPACE_YAML)
+            .await;
+        let map: k8s_openapi::api::core::v1::ConfigMap =
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "hello-code"},
+                "binaryData": {"code.zip": k8s_openapi::ByteString(EMPTY_ZIP.to_vec())}
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.api::<k8s_openapi::api::core::v1::ConfigMap>()
+            .create(&PostParams::default(), &map)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.apply::<crd::ServerlessFunction>(FUNCTION_YAML).await;
+        self.condition::<crd::ServerlessFunction>("hello", "Ready", "True")
+            .await
+    }
+}
+
 pub const POST_CONTAINERS: &str = "POST /containers/v1/regions/{region}/containers";
 pub const PATCH_CONTAINER: &str = "PATCH /containers/v1/regions/{region}/containers/{container_id}";
 pub const REDEPLOY: &str =

@@ -81,10 +81,10 @@ src/controller/rbac.rs PERMISSIONS lists; tests/chart.rs checks the two agree.
 */}}
 {{- define "sso.rules" -}}
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains", "serverlessfunctions", "serverlessfunctiontokens"]
+  resources: ["serverlessnamespaces", "serverlesscontainers", "serverlesstriggers", "serverlessdomains", "serverlessfunctions", "serverlessfunctiontokens", "serverlessfunctioncrons", "serverlessfunctiontriggers"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["serverless.scaleway.com"]
-  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status", "serverlessfunctions/status", "serverlessfunctiontokens/status"]
+  resources: ["serverlessnamespaces/status", "serverlesscontainers/status", "serverlesstriggers/status", "serverlessdomains/status", "serverlessfunctions/status", "serverlessfunctiontokens/status", "serverlessfunctioncrons/status", "serverlessfunctiontriggers/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]

@@ -1,0 +1,98 @@
+//! The Scaleway function a cron, a trigger or a token belongs to, and the credentials to
+//! reach it: a ServerlessFunction referenced by name (which must be Ready; its
+//! ServerlessNamespace's credentials apply) or a function ID given directly (the layered
+//! default credentials).
+
+use super::context::Context;
+use super::error::Error;
+use super::namespace_target::{self, NamespaceChoice};
+use super::parents;
+use super::policy::{self, Credentials};
+use super::secrets::SecretReader;
+use crate::crd::{LocalObjectReference, NamespaceType, ServerlessFunction};
+
+/// How an object names its function.
+pub struct FunctionChoice<'a> {
+    /// A ServerlessFunction in the same Kubernetes namespace.
+    pub reference: Option<&'a LocalObjectReference>,
+    /// Or a Scaleway function ID.
+    pub id: Option<&'a str>,
+    /// The region of `id`.
+    pub region: Option<&'a str>,
+}
+
+/// The function, resolved.
+pub struct FunctionTarget {
+    /// Credentials in force.
+    pub credentials: Credentials,
+    /// Region of the function.
+    pub region: String,
+    /// Scaleway function ID.
+    pub function_id: String,
+    /// Its Scaleway namespace, when known (referenced functions only).
+    pub namespace_id: Option<String>,
+}
+
+impl FunctionTarget {
+    /// The snapshot scope of the function's children (crons, triggers, tokens).
+    pub fn cache_scope(&self) -> String {
+        scope_of(
+            &self.credentials.scope.identity,
+            &self.region,
+            &self.function_id,
+        )
+    }
+}
+
+/// The snapshot scope of a function's children, from its parts (for deletions that fall
+/// back to what status recorded).
+pub fn scope_of(identity: &str, region: &str, function_id: &str) -> String {
+    format!("{identity}|{region}|function:{function_id}")
+}
+
+/// Resolves `choice` for an object in Kubernetes namespace `k8s_namespace`. A missing or
+/// not-ready ServerlessFunction is a dependency to wait for.
+pub async fn resolve(
+    ctx: &Context,
+    secrets: &mut SecretReader,
+    k8s_namespace: &str,
+    choice: FunctionChoice<'_>,
+) -> Result<FunctionTarget, Error> {
+    let Some(reference) = choice.reference else {
+        let function_id = choice
+            .id
+            .ok_or_else(|| Error::InvalidSpec("set functionRef or functionId".into()))?;
+        let region = choice
+            .region
+            .map_or_else(|| ctx.config.default_region.clone(), str::to_owned);
+        return Ok(FunctionTarget {
+            credentials: policy::credentials(ctx, secrets, k8s_namespace, None).await?,
+            region,
+            function_id: function_id.to_owned(),
+            namespace_id: None,
+        });
+    };
+    let function = parents::ready::<ServerlessFunction>(
+        &ctx.kube,
+        ctx.parents.functions.get(),
+        k8s_namespace,
+        &reference.name,
+    )
+    .await?;
+    // The function's credentials are its namespace's.
+    let spec = &function.object.spec;
+    let choice = NamespaceChoice {
+        reference: spec.namespace_ref.as_ref(),
+        id: spec.namespace_id.as_deref(),
+        region: spec.region.as_deref(),
+        type_: NamespaceType::Functions,
+        kind: "ServerlessFunction",
+    };
+    let parent = namespace_target::resolve(ctx, secrets, k8s_namespace, choice).await?;
+    Ok(FunctionTarget {
+        credentials: parent.credentials,
+        region: function.region,
+        function_id: function.id,
+        namespace_id: Some(parent.namespace_id),
+    })
+}

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use kube::core::cel::validate_cel;
 use scaleway_serverless_operator::crd::{
-    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionToken,
-    ServerlessNamespace, ServerlessTrigger,
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionCron,
+    ServerlessFunctionToken, ServerlessFunctionTrigger, ServerlessNamespace, ServerlessTrigger,
 };
 
 fn documents() -> Vec<(String, serde_json::Value)> {
@@ -44,6 +44,10 @@ fn examples_are_valid_objects_of_our_kinds() {
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "ServerlessFunctionToken" => serde_json::from_value::<ServerlessFunctionToken>(doc)
                 .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessFunctionCron" => serde_json::from_value::<ServerlessFunctionCron>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
+            "ServerlessFunctionTrigger" => serde_json::from_value::<ServerlessFunctionTrigger>(doc)
+                .map(|o| validate_cel(&o).map_err(|e| format!("{e:?}"))),
             "Secret" | "ConfigMap" => Ok(Ok(())),
             other => panic!("{file}: unexpected kind {other}"),
         };
@@ -60,6 +64,8 @@ fn examples_are_valid_objects_of_our_kinds() {
         "ServerlessDomain",
         "ServerlessFunction",
         "ServerlessFunctionToken",
+        "ServerlessFunctionCron",
+        "ServerlessFunctionTrigger",
         "Secret",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "examples/ has no {kind}");

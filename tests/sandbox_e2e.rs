@@ -283,6 +283,8 @@ async fn readme_walkthrough_with_kubectl() {
         "serverlessnamespace.serverless.scaleway.com/fns created",
         "serverlessfunction.serverless.scaleway.com/hello created",
         "serverlessfunctiontoken.serverless.scaleway.com/hello-caller created",
+        "serverlessfunctioncron.serverless.scaleway.com/hello-nightly created",
+        "serverlessfunctiontrigger.serverless.scaleway.com/hello-jobs created",
     ] {
         assert!(applied.contains(object), "{applied}");
     }
@@ -298,6 +300,8 @@ async fn readme_walkthrough_with_kubectl() {
         "serverlessnamespace/fns",
         "serverlessfunction/hello",
         "serverlessfunctiontoken/hello-caller",
+        "serverlessfunctioncron/hello-nightly",
+        "serverlessfunctiontrigger/hello-jobs",
         "--timeout=60s",
     ])
     .await;
@@ -323,6 +327,10 @@ async fn readme_walkthrough_with_kubectl() {
         w.ok(&["get", "slft", "hello-caller", "-o", "jsonpath={.status.id}"])
             .await
     );
+    let crons = w.emulator.state()["functions_api"]["crons"].clone();
+    assert_eq!(crons[0]["args"]["job"], "nightly-report", "{crons}");
+    let triggers = w.emulator.state()["functions_api"]["function_triggers"].clone();
+    assert_eq!(triggers[0]["scw_sqs_config"]["queue"], "jobs", "{triggers}");
     let containers = w.remote("containers");
     assert_eq!(containers.len(), 1, "{containers:?}");
     assert_eq!(containers[0]["name"], "web");

@@ -144,6 +144,30 @@ where
     }
 }
 
+/// Changes of a parent kind `P`, for the watches that wake its children: their mapper needs
+/// only the parent's name, so the objects are read as metadata (the spec and status on the
+/// wire are skipped, not kept), which spares memory and parsing when thousands of children
+/// (containers of triggers and domains) are watched as parents.
+fn parent_changes<P>(
+    client: &kube::Client,
+    scope: &Scope,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<P>, watcher::Error>> + Send + 'static
+where
+    P: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(
+        api::<PartialObjectMeta<P>>(client, scope),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
+}
+
 /// Whether an optional reference names `name`.
 fn names(reference: Option<&crate::crd::LocalObjectReference>, name: &str) -> bool {
     reference.is_some_and(|r| r.name == name)
@@ -350,9 +374,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 .owns_stream(config_map_stream)
                 .owns_stream(export_secret_stream)
                 // A namespace that becomes Ready (or changes credentials) wakes its containers.
-                .watches(
-                    api::<ServerlessNamespace>(&client, &scope),
-                    related.clone(),
+                .watches_stream(
+                    parent_changes::<ServerlessNamespace>(&client, &scope),
                     referrers(container_store.clone(), |c: &ServerlessContainer, name| {
                         names(c.spec.namespace_ref.as_ref(), name)
                     }),
@@ -402,9 +425,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let triggers = drive(
         Controller::for_stream(trigger_stream, trigger_store.clone())
             // A container that becomes Ready wakes its triggers.
-            .watches(
-                api::<ServerlessContainer>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessContainer>(&client, &scope),
                 referrers(trigger_store.clone(), |t: &ServerlessTrigger, name| {
                     names(t.spec.container_ref.as_ref(), name)
                 }),
@@ -430,9 +452,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let domains = drive(
         Controller::for_stream(domain_stream, domain_store.clone())
             // A container that becomes Ready (or gets its endpoint) wakes its domains.
-            .watches(
-                api::<ServerlessContainer>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessContainer>(&client, &scope),
                 referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
                     names(d.spec.container_ref.as_ref(), name)
                 }),
@@ -452,9 +473,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let functions = drive(
         Controller::for_stream(function_stream, function_store.clone())
             // A namespace that becomes Ready (or changes credentials) wakes its functions.
-            .watches(
-                api::<ServerlessNamespace>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessNamespace>(&client, &scope),
                 referrers(function_store.clone(), |f: &ServerlessFunction, name| {
                     names(f.spec.namespace_ref.as_ref(), name)
                 }),
@@ -488,16 +508,14 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let tokens = drive(
         Controller::for_stream(token_stream, token_store.clone())
             // A function or namespace that becomes Ready wakes its tokens.
-            .watches(
-                api::<ServerlessFunction>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessFunction>(&client, &scope),
                 referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
                     names(t.spec.function_ref.as_ref(), name)
                 }),
             )
-            .watches(
-                api::<ServerlessNamespace>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessNamespace>(&client, &scope),
                 referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
                     names(t.spec.namespace_ref.as_ref(), name)
                 }),
@@ -517,9 +535,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let crons = drive(
         Controller::for_stream(cron_stream, cron_store.clone())
             // A function that becomes Ready wakes its crons.
-            .watches(
-                api::<ServerlessFunction>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessFunction>(&client, &scope),
                 referrers(cron_store.clone(), |c: &ServerlessFunctionCron, name| {
                     names(c.spec.function_ref.as_ref(), name)
                 }),
@@ -531,9 +548,8 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
     let function_triggers = drive(
         Controller::for_stream(function_trigger_stream, function_trigger_store.clone())
             // A function that becomes Ready wakes its triggers.
-            .watches(
-                api::<ServerlessFunction>(&client, &scope),
-                related.clone(),
+            .watches_stream(
+                parent_changes::<ServerlessFunction>(&client, &scope),
                 referrers(
                     function_trigger_store.clone(),
                     |t: &ServerlessFunctionTrigger, name| names(t.spec.function_ref.as_ref(), name),

@@ -421,3 +421,126 @@ async fn a_trigger_is_created_marked_renamed_recovered_adopted_and_deleted() {
     assert!(remote(&h, "function_triggers").is_empty());
     assert_eq!(h.remote_count("functions"), 0);
 }
+
+/// Waits until exactly one remote resource of `table` is named `name`, and its object is
+/// Ready with that resource's ID.
+async fn exactly_one<K>(h: &Harness, table: &str, name: &str)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+{
+    h.until(&format!("exactly one {name} in {table}"), || async {
+        let found = remote_named(h, table, name);
+        let object = h.api::<K>().get(name).await.map_err(|e| e.to_string())?;
+        let value = serde_json::to_value(&object).unwrap_or_default();
+        let ready = value
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+        let id = value.pointer("/status/id").cloned().unwrap_or_default();
+        if found.len() == 1 && ready && found[0]["id"] == id {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} remote, ready {ready}, status id {id}",
+                found.len()
+            ))
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_and_late_creates_of_crons_and_triggers_make_no_duplicates() {
+    let h = support::start(Options {
+        retry_max: Some(Duration::from_secs(2)),
+        request_timeout: Some(Duration::from_millis(300)),
+        saboteur: true,
+        ..Options::default()
+    })
+    .await;
+    h.ready_function().await;
+    let saboteur = h.saboteur.as_ref().unwrap_or_else(|| panic!("no saboteur"));
+
+    // A create carried out whose answer is lost: the cron's intent record and the trigger's
+    // owner mark make the next look take it back; nothing is created again.
+    saboteur.arm(Sabotage {
+        method: "POST",
+        path_contains: "/crons",
+        mode: Mode::LoseAnswer,
+        count: 1,
+    });
+    h.apply::<ServerlessFunctionCron>(&cron_yaml("lost-answer", ""))
+        .await;
+    exactly_one::<ServerlessFunctionCron>(&h, "crons", "lost-answer").await;
+    assert_eq!(saboteur.done(), 1);
+    assert_eq!(h.calls(POST_CRONS), 1, "taken back, not created again");
+    saboteur.arm(Sabotage {
+        method: "POST",
+        path_contains: "/triggers",
+        mode: Mode::LoseAnswer,
+        count: 1,
+    });
+    h.apply::<ServerlessFunctionTrigger>(&trigger_yaml("lost-answer", ""))
+        .await;
+    exactly_one::<ServerlessFunctionTrigger>(&h, "function_triggers", "lost-answer").await;
+    assert_eq!(saboteur.done(), 1);
+    assert_eq!(h.calls(POST_TRIGGERS), 1, "taken back, not created again");
+
+    // A create carried out late, after the client gave up and the retry created another:
+    // the late one is a duplicate of ours and is deleted.
+    for (path, kind) in [("/crons", "crons"), ("/triggers", "function_triggers")] {
+        saboteur.arm(Sabotage {
+            method: "POST",
+            path_contains: path,
+            // Later than the retry (about 1 s after the first attempt times out at 0.3 s),
+            // so the retry creates one first and the late create makes a duplicate.
+            mode: Mode::Late(Duration::from_secs(4)),
+            count: 1,
+        });
+        if kind == "crons" {
+            h.apply::<ServerlessFunctionCron>(&cron_yaml("late", ""))
+                .await;
+            exactly_one::<ServerlessFunctionCron>(&h, kind, "late").await;
+        } else {
+            h.apply::<ServerlessFunctionTrigger>(&trigger_yaml("late", ""))
+                .await;
+            exactly_one::<ServerlessFunctionTrigger>(&h, kind, "late").await;
+        }
+        assert_eq!(saboteur.done(), 1);
+        // The late create lands 4 s after the first attempt; give it time, and the
+        // reconciles after it (every 2 s while a lost create may land), then look again.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        if kind == "crons" {
+            exactly_one::<ServerlessFunctionCron>(&h, kind, "late").await;
+        } else {
+            exactly_one::<ServerlessFunctionTrigger>(&h, kind, "late").await;
+        }
+    }
+    let duplicates = h
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.starts_with("DuplicateDeleted"))
+        .count();
+    eprintln!(
+        "late creates: {} cron and {} trigger create calls, {duplicates} duplicates deleted",
+        h.calls(POST_CRONS),
+        h.calls(POST_TRIGGERS)
+    );
+    // Each late object's create went out at most twice (the late attempt and one retry),
+    // and each duplicate the retry made was deleted.
+    assert!(h.calls(POST_CRONS) <= 3, "{}", h.calls(POST_CRONS));
+    assert!(h.calls(POST_TRIGGERS) <= 3, "{}", h.calls(POST_TRIGGERS));
+    assert_eq!(
+        duplicates as u64,
+        h.calls(POST_CRONS) + h.calls(POST_TRIGGERS) - 4,
+        "every second create was a duplicate, and was deleted"
+    );
+}

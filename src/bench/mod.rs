@@ -219,17 +219,6 @@ fn ready_count(server: &ApiServer, plural: &str) -> usize {
         .count()
 }
 
-fn reconciled_any(server: &ApiServer) -> bool {
-    ["serverlessnamespaces", "serverlesscontainers"]
-        .iter()
-        .any(|plural| {
-            server
-                .objects(GROUP, plural)
-                .iter()
-                .any(|o| o.get("status").is_some_and(|s| !s.is_null()))
-        })
-}
-
 /// The child process running `scaleway-serverless-operator run`.
 struct Operator {
     child: Child,
@@ -278,22 +267,49 @@ impl Operator {
 
     /// Sum of `reconciles_total` from the operator's /metrics.
     async fn reconciles(&self) -> f64 {
-        let url = format!("http://{}/metrics", self.admin);
-        let Ok(client) = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-        else {
-            return 0.0;
-        };
-        let Ok(response) = client.get(url).send().await else {
-            return 0.0;
-        };
-        let text = response.text().await.unwrap_or_default();
-        text.lines()
-            .filter(|l| l.starts_with("scaleway_serverless_operator_reconciles_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        reconciles_at(self.admin).await
     }
+}
+
+/// Sum of `reconciles_total` from the /metrics of the operator listening on `admin` (0 while
+/// it is not up yet).
+async fn reconciles_at(admin: std::net::SocketAddr) -> f64 {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    else {
+        return 0.0;
+    };
+    reconciles_with(&client, admin).await
+}
+
+async fn reconciles_with(client: &reqwest::Client, admin: std::net::SocketAddr) -> f64 {
+    let Ok(response) = client.get(format!("http://{admin}/metrics")).send().await else {
+        return 0.0;
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("scaleway_serverless_operator_reconciles_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Time from `started` to the operator's first finished reconcile, read from its metrics
+/// every 10 ms (the ready count below is polled far less often at large N, which would
+/// round this up to its interval).
+fn watch_first_reconcile(
+    admin: std::net::SocketAddr,
+    started: Instant,
+) -> tokio::task::JoinHandle<Duration> {
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        loop {
+            if reconciles_with(&client, admin).await > 0.0 {
+                return started.elapsed();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
 }
 
 impl Drop for Operator {
@@ -325,13 +341,10 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let calls_before = emulator.emulator.total_requests();
     let started = Instant::now();
     let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
-    let mut first_reconcile = None;
+    let first_reconcile = watch_first_reconcile(operator.admin, started);
     let mut namespaces_at = None;
     let poll_interval = Duration::from_millis((total as u64 / 10).clamp(20, 1000));
     let converge = loop {
-        if first_reconcile.is_none() && reconciled_any(&apiserver.server) {
-            first_reconcile = Some(started.elapsed());
-        }
         let namespaces_ready = ready_count(&apiserver.server, "serverlessnamespaces");
         if namespaces_at.is_none() && namespaces_ready == config.namespaces {
             namespaces_at = Some(started.elapsed());
@@ -357,6 +370,12 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         // Reading every object is not free: poll less often for large fleets, so that the
         // measurement does not steal the operator's CPU (precision: one interval).
         tokio::time::sleep(poll_interval).await;
+    };
+    let first_reconcile = if first_reconcile.is_finished() {
+        first_reconcile.await.ok()
+    } else {
+        first_reconcile.abort();
+        None
     };
     let converge_calls = emulator.emulator.total_requests() - calls_before;
     let converge_writes = apiserver.server.write_count() - writes_before;

@@ -178,6 +178,17 @@ fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool
     vars.iter().flatten().any(|v| v.secret_key_ref.name == name)
 }
 
+/// Drops from a watched object what no reconcile reads and a real API server adds to every
+/// object: `managedFields` (one entry per field manager) and kubectl's client-side apply
+/// record (a copy of the whole manifest). On a cluster these are often most of an object's
+/// size, and the store keeps every object of the kind.
+fn slim<K: Resource>(object: &mut K) {
+    object.managed_fields_mut().clear();
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 /// A main-watch stream: reflected into a store, and filtered so that only spec changes,
 /// finalizer changes and deletions wake a reconcile (not our own status writes).
 fn main_stream<K: Managed>(
@@ -189,6 +200,7 @@ fn main_stream<K: Managed>(
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(slim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(
@@ -579,4 +591,33 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         function_triggers
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slim_drops_managed_fields_and_the_apply_record_only() {
+        let mut object: ServerlessContainer = serde_json::from_value(serde_json::json!({
+            "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
+            "metadata": {
+                "name": "web", "namespace": "default",
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"big\":true}",
+                    "serverless.scaleway.com/resync-period": "2m"
+                },
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+            },
+            "spec": {"namespaceRef": {"name": "demo"}, "image": "nginx:1"}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        slim(&mut object);
+        assert!(object.managed_fields().is_empty());
+        assert_eq!(
+            object.annotations().keys().collect::<Vec<_>>(),
+            ["serverless.scaleway.com/resync-period"]
+        );
+        assert_eq!(object.spec.image, "nginx:1");
+    }
 }

@@ -371,4 +371,69 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn function_cron_and_trigger_rules() {
+        let cron = |spec: serde_json::Value| -> ServerlessFunctionCron {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessFunctionCron",
+                "metadata": {"name": "c", "namespace": "default"}, "spec": spec
+            }))
+            .unwrap_or_else(|e| panic!("fixture: {e}"))
+        };
+        let by_ref =
+            cron(serde_json::json!({"functionRef": {"name": "f"}, "schedule": "* * * * *"}));
+        assert!(validate_cel(&by_ref).is_ok(), "{:?}", validate_cel(&by_ref));
+        let both = cron(
+            serde_json::json!({"functionRef": {"name": "f"}, "functionId": "x",
+            "schedule": "* * * * *"}),
+        );
+        assert!(format!("{:?}", validate_cel(&both)).contains("exactly one of functionRef"));
+        let moved =
+            cron(serde_json::json!({"functionRef": {"name": "g"}, "schedule": "* * * * *"}));
+        assert!(
+            format!("{:?}", validate_cel_update(&moved, &by_ref))
+                .contains("functionRef is immutable")
+        );
+        let rescheduled = cron(
+            serde_json::json!({"functionRef": {"name": "f"}, "schedule": "0 3 * * *",
+                "args": {"any": ["json", 1]}}),
+        );
+        assert!(validate_cel_update(&rescheduled, &by_ref).is_ok());
+
+        let trigger = |spec: serde_json::Value| -> ServerlessFunctionTrigger {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1",
+                "kind": "ServerlessFunctionTrigger",
+                "metadata": {"name": "t", "namespace": "default"}, "spec": spec
+            }))
+            .unwrap_or_else(|e| panic!("fixture: {e}"))
+        };
+        let project = "11111111-2222-4333-8444-555555555555";
+        let sqs = |queue: &str| serde_json::json!({"queue": queue, "mnqProjectId": project, "mnqRegion": "fr-par"});
+        let nats =
+            serde_json::json!({"subject": "s", "mnqNatsAccountId": "a", "mnqRegion": "fr-par"});
+        let jobs = trigger(serde_json::json!({"functionRef": {"name": "f"}, "sqs": sqs("jobs")}));
+        assert!(validate_cel(&jobs).is_ok(), "{:?}", validate_cel(&jobs));
+        let neither = trigger(serde_json::json!({"functionRef": {"name": "f"}}));
+        let both = trigger(
+            serde_json::json!({"functionRef": {"name": "f"}, "sqs": sqs("jobs"),
+            "nats": nats.clone()}),
+        );
+        for invalid in [&neither, &both] {
+            assert!(format!("{:?}", validate_cel(invalid)).contains("exactly one of sqs and nats"));
+        }
+        let other_queue =
+            trigger(serde_json::json!({"functionRef": {"name": "f"}, "sqs": sqs("other")}));
+        assert!(
+            format!("{:?}", validate_cel_update(&other_queue, &jobs)).contains("sqs is immutable")
+        );
+        let to_nats = trigger(serde_json::json!({"functionRef": {"name": "f"}, "nats": nats}));
+        assert!(
+            format!("{:?}", validate_cel_update(&to_nats, &jobs)).contains("nats is immutable")
+        );
+        let described = trigger(serde_json::json!({"functionRef": {"name": "f"},
+            "sqs": sqs("jobs"), "description": "new", "name": "renamed"}));
+        assert!(validate_cel_update(&described, &jobs).is_ok());
+    }
 }

@@ -575,8 +575,9 @@ fn trigger_cases() -> Vec<Case> {
 fn domain_cases() -> Vec<Case> {
     let mut cases = vec![
         ok(D, "containerRef", Value::Null).and("containerId", json!(PROJECT)),
-        bad_at(D, "containerRef", Value::Null, "spec", "set exactly one of containerRef and containerId"),
-        bad_at(D, "containerId", json!(PROJECT), "spec", "set exactly one of containerRef and containerId"),
+        bad_at(D, "containerRef", Value::Null, "spec", "set exactly one of containerRef, containerId, functionRef and functionId"),
+        bad_at(D, "containerId", json!(PROJECT), "spec", "set exactly one of containerRef, containerId, functionRef and functionId"),
+        bad_at(D, "functionId", json!(PROJECT), "spec", "set exactly one of containerRef, containerId, functionRef and functionId"),
         bad(D, "containerId", json!(7), TYPE_STRING).and("containerRef", Value::Null),
         // Hostname: 4 to 253 characters, lower-case DNS labels of at most 63.
         ok(D, "hostname", json!("a.io")),

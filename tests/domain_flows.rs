@@ -7,7 +7,7 @@ mod support;
 
 use kube::api::{DeleteParams, Patch, PatchParams};
 use scaleway_serverless_operator::crd::{
-    ServerlessContainer, ServerlessDomain, ServerlessNamespace,
+    ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessNamespace,
 };
 use scaleway_serverless_operator::scaleway::types::CreateDomainRequest;
 use support::*;
@@ -189,5 +189,172 @@ async fn a_hostname_taken_at_scaleway_is_reported_and_not_retried_in_a_loop() {
         h.remote_count("domains"),
         1,
         "the foreign domain is untouched"
+    );
+}
+
+const POST_FUNCTION_DOMAINS: &str = "POST /functions/v1beta1/regions/{region}/domains";
+
+fn function_domain_yaml(name: &str, hostname: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessDomain\nmetadata:\n  name: {name}\nspec:\n  functionRef:\n    name: hello\n  hostname: {hostname}\n{extra}"
+    )
+}
+
+fn function_domains(h: &Harness) -> Vec<serde_json::Value> {
+    h.emulator.emulator.state()["functions_api"]["function_domains"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_domain_is_created_recovered_adopted_and_deleted() {
+    let h = harness().await;
+    let function = h.ready_function().await;
+    let function_status = function.status.clone().unwrap_or_default();
+    let function_id = function_status.id.clone().unwrap_or_default();
+
+    // Create: one POST; status has the URL, the function and the CNAME target.
+    h.apply::<ServerlessDomain>(&function_domain_yaml("fn-api", "fn.example.com", ""))
+        .await;
+    let domain = h
+        .condition::<ServerlessDomain>("fn-api", "Ready", "True")
+        .await;
+    let status = domain.status.clone().unwrap_or_default();
+    let remote = function_domains(&h);
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert_eq!(remote[0]["hostname"], "fn.example.com");
+    assert_eq!(remote[0]["function_id"], function_id.as_str());
+    assert_eq!(status.id.as_deref(), remote[0]["id"].as_str());
+    assert_eq!(status.function_id.as_deref(), Some(function_id.as_str()));
+    assert_eq!(status.container_id, None);
+    assert_eq!(status.url.as_deref(), Some("https://fn.example.com"));
+    let endpoint = function_status.public_endpoint.unwrap_or_default();
+    assert_eq!(
+        status.cname_target.as_deref(),
+        endpoint.strip_prefix("https://")
+    );
+    assert_eq!(status.create_requested, None);
+    assert_eq!(h.calls(POST_FUNCTION_DOMAINS), 1);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        h.calls(POST_FUNCTION_DOMAINS),
+        1,
+        "nothing more once settled"
+    );
+
+    // Tags: function domains have none, and the API server says so.
+    let refused = h
+        .api::<ServerlessDomain>()
+        .patch(
+            "fn-api",
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({"spec": {"tags": ["a"]}})),
+        )
+        .await;
+    assert!(
+        format!("{refused:?}").contains("function domains have no tags"),
+        "{refused:?}"
+    );
+
+    // A create whose status write was lost: the intent names the hostname, so the domain is
+    // taken, not created again.
+    let api = h.scaleway.functions("fr-par");
+    let create = |hostname: &str| {
+        scaleway_serverless_operator::scaleway::functions::types::CreateDomainRequest {
+            hostname: hostname.into(),
+            function_id: function_id.clone(),
+        }
+    };
+    let lost = api
+        .create_domain(&create("lost.example.com"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.apply::<ServerlessDomain>(&function_domain_yaml(
+        "lost",
+        "lost.example.com",
+        "  managementPolicy: Paused\n",
+    ))
+    .await;
+    h.api::<ServerlessDomain>()
+        .patch_status(
+            "lost",
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({"status": {"createRequested": "lost.example.com"}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let manage = serde_json::json!({"spec": {"managementPolicy": "Manage"}});
+    h.api::<ServerlessDomain>()
+        .patch("lost", &PatchParams::default(), &Patch::Merge(&manage))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let found = h
+        .condition::<ServerlessDomain>("lost", "Ready", "True")
+        .await;
+    let found = found.status.unwrap_or_default();
+    assert_eq!(found.id, Some(lost.id.clone()));
+    assert_eq!(found.create_requested, None);
+    assert_eq!(
+        h.calls(POST_FUNCTION_DOMAINS),
+        2,
+        "only the test's own create"
+    );
+
+    // Someone else's domain with the hostname on this function: refused, then adopted.
+    let foreign = api
+        .create_domain(&create("foreign.example.com"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.apply::<ServerlessDomain>(&function_domain_yaml("foreign", "foreign.example.com", ""))
+        .await;
+    h.until("foreign Ready=False AdoptionRequired", || async {
+        let object = h
+            .api::<ServerlessDomain>()
+            .get("foreign")
+            .await
+            .map_err(|e| e.to_string())?;
+        let conditions = object.status.clone().unwrap_or_default().conditions;
+        conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.reason == "AdoptionRequired")
+            .then_some(())
+            .ok_or_else(|| format!("{conditions:?}"))
+    })
+    .await;
+    assert_eq!(
+        h.calls(POST_FUNCTION_DOMAINS),
+        3,
+        "nothing created beside it"
+    );
+    let adopt = serde_json::json!({"spec": {"adoptionPolicy": "Adopt"}});
+    h.api::<ServerlessDomain>()
+        .patch("foreign", &PatchParams::default(), &Patch::Merge(&adopt))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let adopted = h
+        .condition::<ServerlessDomain>("foreign", "Ready", "True")
+        .await;
+    assert_eq!(adopted.status.and_then(|s| s.id), Some(foreign.id.clone()));
+
+    // The function waits for its domains; deleting them all lets it go.
+    h.api::<ServerlessFunction>()
+        .delete("hello", &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for name in ["fn-api", "lost", "foreign"] {
+        h.api::<ServerlessDomain>()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for name in ["fn-api", "lost", "foreign"] {
+        h.gone::<ServerlessDomain>(name).await;
+    }
+    h.gone::<ServerlessFunction>("hello").await;
+    assert!(
+        function_domains(&h).is_empty(),
+        "{:?}",
+        function_domains(&h)
     );
 }

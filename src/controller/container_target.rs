@@ -102,7 +102,7 @@ pub async fn resolve(
 
 /// The host of an endpoint URL (`https://web-x.functions.fnc.fr-par.scw.cloud/` →
 /// `web-x.functions.fnc.fr-par.scw.cloud`).
-fn endpoint_host(endpoint: &str) -> String {
+pub fn endpoint_host(endpoint: &str) -> String {
     let rest = endpoint
         .strip_prefix("https://")
         .or_else(|| endpoint.strip_prefix("http://"))

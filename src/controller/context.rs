@@ -12,7 +12,9 @@ use super::parents::ParentStores;
 use super::policy::NamespaceDefaults;
 use crate::crd::DeletionPolicy;
 use crate::metrics::Metrics;
-use crate::scaleway::functions::types::{Cron, Function, Token, Trigger as FunctionTrigger};
+use crate::scaleway::functions::types::{
+    Cron, Domain as FunctionDomain, Function, Token, Trigger as FunctionTrigger,
+};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// Settings of the controllers.
@@ -204,6 +206,8 @@ pub struct Context {
     pub function_crons: RemoteCache<Cron>,
     /// Remote function triggers by (credentials, region, function).
     pub function_triggers: RemoteCache<FunctionTrigger>,
+    /// Remote function domains by (credentials, region, function).
+    pub function_domains: RemoteCache<FunctionDomain>,
     /// Event publisher, shared so that repeated warnings become series.
     pub events: EventPublisher,
     /// Retry and poll counters.
@@ -282,6 +286,7 @@ impl Context {
             tokens: RemoteCache::new(),
             function_crons: RemoteCache::new(),
             function_triggers: RemoteCache::new(),
+            function_domains: RemoteCache::new(),
             kube,
             clients,
             config,

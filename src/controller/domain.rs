@@ -1,5 +1,6 @@
 //! The ServerlessDomain reconciler: one custom hostname on one container. Only the tags of a
-//! domain can change at Scaleway; the hostname and the container are fixed at create.
+//! domain can change at Scaleway; the hostname and the container are fixed at create. A
+//! domain on a function goes to [`function_domain`].
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use kube::runtime::controller::Action;
 use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
 use super::error::Error;
+use super::function_domain;
 use super::observe::{Lookup, find_fresh};
 use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
@@ -81,6 +83,9 @@ async fn observe(
 }
 
 async fn apply(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if function_domain::targets_function(&object.spec) {
+        return function_domain::apply(object, ctx).await;
+    }
     let outcome = apply_steps(&object, &ctx).await;
     reconciler::finish(object.as_ref(), &ctx, outcome).await
 }
@@ -204,6 +209,9 @@ fn report(
 /// Deletion: honours the policy, deletes the remote domain and waits until it is gone. A
 /// container already deleted took its domains with it (cascade).
 async fn cleanup(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if function_domain::targets_function(&object.spec) {
+        return function_domain::cleanup(object, ctx).await;
+    }
     let object = object.as_ref();
     let previous = object.status.clone().unwrap_or_default();
     if let Some(done) = reconciler::keep_remote(object, &ctx).await {

@@ -18,7 +18,7 @@ use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    LocalObjectReference, ManagementPolicy, NamespaceType, ServerlessFunction,
+    LocalObjectReference, ManagementPolicy, NamespaceType, ServerlessDomain, ServerlessFunction,
     ServerlessFunctionCron, ServerlessFunctionStatus, ServerlessFunctionToken,
     ServerlessFunctionTrigger,
 };
@@ -318,8 +318,8 @@ fn report(
     }
 }
 
-/// Deletion: honours the policy, waits for the crons, triggers and tokens that reference
-/// this function, then deletes the remote function and waits until it is gone. A namespace
+/// Deletion: honours the policy, waits for the crons, triggers, tokens and domains that
+/// reference this function, then deletes the remote function and waits until it is gone. A namespace
 /// already deleted took the function with it (cascade).
 async fn cleanup(object: Arc<ServerlessFunction>, ctx: Arc<Context>) -> Result<Action, Error> {
     let object = object.as_ref();
@@ -340,6 +340,10 @@ async fn cleanup(object: Arc<ServerlessFunction>, ctx: Arc<Context>) -> Result<A
     .await?;
     reconciler::wait_for_referrers(object, &ctx, |t: &ServerlessFunctionToken, name| {
         refers(t.spec.function_ref.as_ref(), name)
+    })
+    .await?;
+    reconciler::wait_for_referrers(object, &ctx, |d: &ServerlessDomain, name| {
+        refers(d.spec.function_ref.as_ref(), name)
     })
     .await?;
     let k8s_namespace = object.namespace().unwrap_or_default();

@@ -10,9 +10,8 @@
 
 use std::sync::Arc;
 
-use kube::api::{Patch, PatchParams};
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::{Api, ResourceExt};
 
 use super::context::Context;
 use super::error::Error;
@@ -196,16 +195,7 @@ async fn record_intent(
     if recorded == Some(name) {
         return Ok(());
     }
-    let api: Api<ServerlessFunctionCron> =
-        Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let patch = serde_json::json!({ "status": { "createRequested": name } });
-    api.patch_status(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(Error::kube("record the cron create in status"))?;
+    reconciler::record_create_intent(&*object, ctx, name).await?;
     object.status.get_or_insert_default().create_requested = Some(name.to_owned());
     Ok(())
 }

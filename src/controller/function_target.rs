@@ -3,6 +3,7 @@
 //! ServerlessNamespace's credentials apply) or a function ID given directly (the layered
 //! default credentials).
 
+use super::container_target;
 use super::context::Context;
 use super::error::Error;
 use super::namespace_target::{self, NamespaceChoice};
@@ -31,6 +32,8 @@ pub struct FunctionTarget {
     pub function_id: String,
     /// Its Scaleway namespace, when known (referenced functions only).
     pub namespace_id: Option<String>,
+    /// The function's public endpoint host, when known (referenced functions only).
+    pub endpoint: Option<String>,
 }
 
 impl FunctionTarget {
@@ -70,6 +73,7 @@ pub async fn resolve(
             region,
             function_id: function_id.to_owned(),
             namespace_id: None,
+            endpoint: None,
         });
     };
     let function = parents::ready::<ServerlessFunction>(
@@ -89,10 +93,18 @@ pub async fn resolve(
         kind: "ServerlessFunction",
     };
     let parent = namespace_target::resolve(ctx, secrets, k8s_namespace, choice).await?;
+    let endpoint = function
+        .object
+        .status
+        .as_ref()
+        .and_then(|s| s.public_endpoint.as_deref())
+        .map(container_target::endpoint_host)
+        .filter(|e| !e.is_empty());
     Ok(FunctionTarget {
         credentials: parent.credentials,
         region: function.region,
         function_id: function.id,
         namespace_id: Some(parent.namespace_id),
+        endpoint,
     })
 }

@@ -13,6 +13,7 @@ pub mod exports;
 mod function;
 mod function_code;
 mod function_cron;
+mod function_domain;
 pub mod function_plan;
 mod function_target;
 mod function_trigger;
@@ -463,11 +464,18 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
 
     let domains = drive(
         Controller::for_stream(domain_stream, domain_store.clone())
-            // A container that becomes Ready (or gets its endpoint) wakes its domains.
+            // A container or function that becomes Ready (or gets its endpoint) wakes its
+            // domains.
             .watches_stream(
                 parent_changes::<ServerlessContainer>(&client, &scope),
                 referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
                     names(d.spec.container_ref.as_ref(), name)
+                }),
+            )
+            .watches_stream(
+                parent_changes::<ServerlessFunction>(&client, &scope),
+                referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
+                    names(d.spec.function_ref.as_ref(), name)
                 }),
             ),
         &ctx,
@@ -489,6 +497,35 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 parent_changes::<ServerlessNamespace>(&client, &scope),
                 referrers(function_store.clone(), |f: &ServerlessFunction, name| {
                     names(f.spec.namespace_ref.as_ref(), name)
+                }),
+            )
+            // A function being deleted waits for its crons, triggers, tokens and domains.
+            .watches(
+                api::<ServerlessFunctionCron>(&client, &scope),
+                related.clone(),
+                deleting_parent(function_store.clone(), |c: &ServerlessFunctionCron| {
+                    c.spec.function_ref.as_ref()
+                }),
+            )
+            .watches(
+                api::<ServerlessFunctionTrigger>(&client, &scope),
+                related.clone(),
+                deleting_parent(function_store.clone(), |t: &ServerlessFunctionTrigger| {
+                    t.spec.function_ref.as_ref()
+                }),
+            )
+            .watches(
+                api::<ServerlessFunctionToken>(&client, &scope),
+                related.clone(),
+                deleting_parent(function_store.clone(), |t: &ServerlessFunctionToken| {
+                    t.spec.function_ref.as_ref()
+                }),
+            )
+            .watches(
+                api::<ServerlessDomain>(&client, &scope),
+                related.clone(),
+                deleting_parent(function_store.clone(), |d: &ServerlessDomain| {
+                    d.spec.function_ref.as_ref()
                 }),
             )
             .watches_stream(

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::scaleway;
-use crate::scaleway::functions::types::{Cron, Function, Token, Trigger as FunctionTrigger};
+use crate::scaleway::functions::types::{
+    Cron, Domain as FunctionDomain, Function, Token, Trigger as FunctionTrigger,
+};
 use crate::scaleway::types::{Container, Domain, Namespace, Trigger};
 
 /// A remote object as the cache needs to see it.
@@ -95,6 +97,23 @@ impl RemoteObject for Cron {
     }
     fn name(&self) -> &str {
         &self.name
+    }
+    fn is_transient(&self) -> bool {
+        self.status.is_transient()
+    }
+    fn tags(&self) -> &[String] {
+        &[]
+    }
+}
+
+/// A function domain's hostname is its name (unique at Scaleway); it has no tags, so nothing
+/// marks it (the domain reconciler records its intent to create one in status instead).
+impl RemoteObject for FunctionDomain {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.hostname
     }
     fn is_transient(&self) -> bool {
         self.status.is_transient()

@@ -363,6 +363,28 @@ pub async fn write_status<K: Managed>(
     Ok(())
 }
 
+/// Records `name` in `status.createRequested`, just before a create, for kinds whose
+/// Scaleway resource carries no mark of its owner (function crons and function domains): a
+/// resource with that name found afterwards (after a crash between the create and the status
+/// write, or an answer that never came) was created for this object. The caller keeps the
+/// same value in the status it reports until the ID is recorded.
+pub async fn record_create_intent<K: Managed>(
+    object: &K,
+    ctx: &Context,
+    name: &str,
+) -> Result<(), Error> {
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
+    let patch = serde_json::json!({ "status": { "createRequested": name } });
+    api.patch_status(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(Error::kube("record the create in status"))?;
+    Ok(())
+}
+
 /// Publishes an event; a failure to publish is logged, never fatal. Notes are cut to 1 KiB.
 pub async fn publish<K: Managed>(
     object: &K,

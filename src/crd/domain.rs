@@ -1,4 +1,4 @@
-//! `ServerlessDomain`: a custom hostname routed to a Serverless container.
+//! `ServerlessDomain`: a custom hostname routed to a Serverless container or function.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
@@ -23,7 +23,7 @@ use super::common::{
     kind = "ServerlessDomain",
     namespaced,
     validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.id) || (has(self.spec.region) == has(oldSelf.spec.region) && (!has(self.spec.region) || self.spec.region == oldSelf.spec.region))").message("spec.region is immutable: it cannot be set, changed or removed once the Scaleway resource exists"),
-    doc = "A custom hostname on a Scaleway Serverless container, managed by scaleway-serverless-operator.",
+    doc = "A custom hostname on a Scaleway Serverless container or function, managed by scaleway-serverless-operator.",
     status = "ServerlessDomainStatus",
     shortname = "sld",
     category = "serverless",
@@ -53,7 +53,10 @@ use super::common::{
         json_path = ".metadata.creationTimestamp"
     )
 )]
-#[x_kube(validation = Rule::new("has(self.containerRef) != has(self.containerId)").message("set exactly one of containerRef and containerId"))]
+#[x_kube(validation = Rule::new("(has(self.containerRef) ? 1 : 0) + (has(self.containerId) ? 1 : 0) + (has(self.functionRef) ? 1 : 0) + (has(self.functionId) ? 1 : 0) == 1").message("set exactly one of containerRef, containerId, functionRef and functionId"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.functionRef) || (has(self.functionRef) && self.functionRef == oldSelf.functionRef)").message("functionRef is immutable"))]
+#[x_kube(validation = Rule::new("!has(oldSelf.functionId) || (has(self.functionId) && self.functionId == oldSelf.functionId)").message("functionId is immutable"))]
+#[x_kube(validation = Rule::new("!has(self.tags) || !(has(self.functionRef) || has(self.functionId))").message("tags: Scaleway function domains have no tags"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.containerRef) || (has(self.containerRef) && self.containerRef == oldSelf.containerRef)").message("containerRef is immutable"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.containerId) || (has(self.containerId) && self.containerId == oldSelf.containerId)").message("containerId is immutable"))]
 #[x_kube(validation = Rule::new("!has(oldSelf.region) || (has(self.region) && self.region == oldSelf.region)").message("region is immutable"))]
@@ -68,8 +71,15 @@ pub struct ServerlessDomainSpec {
     /// this or containerRef.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
-    /// Region of containerId; ignored with containerRef. Defaults to the operator's region.
-    /// Immutable.
+    /// The ServerlessFunction (same Kubernetes namespace) the hostname routes to. Immutable.
+    /// Set this, functionId, containerRef or containerId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_ref: Option<LocalObjectReference>,
+    /// ID of an existing Scaleway function not managed by this operator. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_id: Option<String>,
+    /// Region of containerId or functionId; ignored with a reference. Defaults to the
+    /// operator's region. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^(fr-par|nl-ams|pl-waw)$"))]
     pub region: Option<String>,
@@ -82,7 +92,7 @@ pub struct ServerlessDomainSpec {
         )
     )]
     pub hostname: String,
-    /// Tags on the Scaleway domain.
+    /// Tags on the Scaleway domain (container domains only: function domains have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Delete or Orphan the Scaleway domain when this object is deleted.
@@ -94,8 +104,8 @@ pub struct ServerlessDomainSpec {
     /// Manage (default), Observe (read-only) or Paused.
     #[serde(default)]
     pub management_policy: ManagementPolicy,
-    /// Whether an existing Scaleway domain with this hostname on the container that was not
-    /// created for this object may be taken over: Never (default) or Adopt.
+    /// Whether an existing Scaleway domain with this hostname on the container or function
+    /// that was not created for this object may be taken over: Never (default) or Adopt.
     #[serde(default)]
     pub adoption_policy: AdoptionPolicy,
 }
@@ -126,14 +136,23 @@ pub struct ServerlessDomainStatus {
     /// The public URL, https://<hostname>.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// The container's own endpoint host: the DNS CNAME record of the hostname must point
-    /// there (known when the container is referenced with containerRef).
+    /// The container's or function's own endpoint host: the DNS CNAME record of the
+    /// hostname must point there (known when it is referenced with containerRef or
+    /// functionRef).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cname_target: Option<String>,
-    /// Region of the container.
+    /// Region of the container or function.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Scaleway container ID the hostname routes to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
+    /// Scaleway function ID the hostname routes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_id: Option<String>,
+    /// Function domains only (they carry no tags to mark them): set just before the
+    /// operator asks Scaleway to create the domain, cleared once its ID is recorded, so a
+    /// domain with this hostname found on the function after a crash is known to be ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested: Option<String>,
 }

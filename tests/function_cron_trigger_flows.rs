@@ -544,3 +544,73 @@ async fn lost_and_late_creates_of_crons_and_triggers_make_no_duplicates() {
         "every second create was a duplicate, and was deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_of_a_function_being_deleted_are_deleted_with_their_namespaces_credentials() {
+    // Scaleway accepts only the tenant's key: the operator's own key is refused, so every
+    // call must use the credentials of the functions namespace, deletions included, when
+    // the function they belong to is itself being deleted (and so no longer Ready).
+    const TENANT_KEY: &str = "tenant-key-f00d";
+    let h = support::start(Options {
+        credentials: Some(vec![TENANT_KEY.into()]),
+        ..Options::default()
+    })
+    .await;
+    h.secret("tenant", "SCW_SECRET_KEY", TENANT_KEY).await;
+    h.secret("tenant", "SCW_DEFAULT_PROJECT_ID", PROJECT).await;
+    let namespace = FUNCTIONS_NAMESPACE_YAML.replace(
+        "spec:\n",
+        "spec:\n  credentialsSecretRef:\n    name: tenant\n",
+    );
+    h.ready_function_in(&namespace).await;
+    h.apply::<ServerlessFunctionCron>(&cron_yaml("nightly", ""))
+        .await;
+    h.apply::<ServerlessFunctionTrigger>(&trigger_yaml("jobs", ""))
+        .await;
+    h.apply::<scaleway_serverless_operator::crd::ServerlessDomain>(
+        "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessDomain\nmetadata:\n  name: fn-api\nspec:\n  functionRef:\n    name: hello\n  hostname: fn.example.com\n",
+    )
+    .await;
+    h.apply::<scaleway_serverless_operator::crd::ServerlessFunctionToken>(
+        "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessFunctionToken\nmetadata:\n  name: caller\nspec:\n  functionRef:\n    name: hello\n  secret:\n    name: caller-token\n",
+    )
+    .await;
+    h.condition::<ServerlessFunctionCron>("nightly", "Ready", "True")
+        .await;
+    h.condition::<ServerlessFunctionTrigger>("jobs", "Ready", "True")
+        .await;
+    h.condition::<scaleway_serverless_operator::crd::ServerlessDomain>("fn-api", "Ready", "True")
+        .await;
+    h.condition::<scaleway_serverless_operator::crd::ServerlessFunctionToken>(
+        "caller", "Ready", "True",
+    )
+    .await;
+
+    // The function first: it waits, Ready=False, for its children; then the children.
+    delete::<ServerlessFunction>(&h, "hello").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    delete::<ServerlessFunctionCron>(&h, "nightly").await;
+    delete::<ServerlessFunctionTrigger>(&h, "jobs").await;
+    delete::<scaleway_serverless_operator::crd::ServerlessDomain>(&h, "fn-api").await;
+    delete::<scaleway_serverless_operator::crd::ServerlessFunctionToken>(&h, "caller").await;
+    h.gone::<ServerlessFunctionCron>("nightly").await;
+    h.gone::<ServerlessFunctionTrigger>("jobs").await;
+    h.gone::<scaleway_serverless_operator::crd::ServerlessDomain>("fn-api")
+        .await;
+    h.gone::<scaleway_serverless_operator::crd::ServerlessFunctionToken>("caller")
+        .await;
+    h.gone::<ServerlessFunction>("hello").await;
+    for table in [
+        "crons",
+        "function_triggers",
+        "function_domains",
+        "tokens",
+        "functions",
+    ] {
+        assert!(
+            remote(&h, table).is_empty(),
+            "{table}: {:?}",
+            remote(&h, table)
+        );
+    }
+}

@@ -314,7 +314,13 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
         Ok(parent) => parent,
         Err(_) => match (previous.region.clone(), previous.namespace_id.clone()) {
             (Some(region), Some(namespace_id)) => Parent {
-                credentials: policy::credentials(&ctx, &mut secrets, &k8s_namespace, None).await?,
+                credentials: policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?,
                 region,
                 namespace_id,
             },

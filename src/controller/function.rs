@@ -353,7 +353,13 @@ async fn cleanup(object: Arc<ServerlessFunction>, ctx: Arc<Context>) -> Result<A
         // The namespace is gone or not ready: use what status recorded.
         Err(_) => match (previous.region.clone(), previous.namespace_id.clone()) {
             (Some(region), Some(namespace_id)) => Parent {
-                credentials: policy::credentials(&ctx, &mut secrets, &k8s_namespace, None).await?,
+                credentials: policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?,
                 region,
                 namespace_id,
             },

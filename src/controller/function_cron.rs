@@ -16,7 +16,7 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::error::Error;
 use super::function_target::{self, FunctionChoice, FunctionTarget};
-use super::observe::{Lookup, find_fresh, max_age};
+use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
 use super::reconciler::{self, Managed, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -25,7 +25,6 @@ use crate::crd::{
     ManagementPolicy, ServerlessFunctionCron, ServerlessFunctionCronSpec,
     ServerlessFunctionCronStatus,
 };
-use crate::scaleway;
 use crate::scaleway::functions::types::{
     CreateCronRequest, Cron, CronArgs, CronFilter, UpdateCronRequest,
 };
@@ -115,10 +114,6 @@ async fn observe(
     let status = object.status.clone().unwrap_or_default();
     let max_age = max_age(status.id.is_some(), policy::effective_resync(ctx, object));
     let scope = target.cache_scope();
-    let get = |id: String| {
-        let api = api.clone();
-        async move { api.get_cron(&id).await }
-    };
     let lookup = Lookup {
         id: status.id.as_deref(),
         name,
@@ -129,33 +124,29 @@ async fn observe(
         &scope,
         lookup,
         || api.list_all_crons(&filter),
-        get,
+        |id: String| {
+            let api = api.clone();
+            async move { api.get_cron(&id).await }
+        },
     )
     .await
     .map_err(Error::scaleway("observe cron"))?;
     if found.is_some() {
         return Ok(found);
     }
-    // The name changed after a create was asked for under the old one.
-    match status.create_requested.as_deref().filter(|n| *n != name) {
-        Some(requested) => {
-            let lookup = Lookup {
-                id: None,
-                name: requested,
-                max_age,
-            };
-            find_fresh(
-                &ctx.function_crons,
-                &scope,
-                lookup,
-                || api.list_all_crons(&filter),
-                get,
-            )
-            .await
-            .map_err(Error::scaleway("observe cron"))
-        }
-        None => Ok(None),
-    }
+    // The name changed after a create was asked for under the old one: look in the
+    // snapshot just listed.
+    Ok(
+        match status.create_requested.as_deref().filter(|n| *n != name) {
+            Some(requested) => ctx
+                .function_crons
+                .named(&scope, requested)
+                .await
+                .into_iter()
+                .next(),
+            None => None,
+        },
+    )
 }
 
 /// Whether `object` may take the cron it found: recorded in status, created at its request
@@ -179,25 +170,6 @@ fn check_claim(
         object.adoption(),
     )?;
     Ok((claimed == Claim::Adopted).then(|| ("Adopted", format!("adopted existing {what}"))))
-}
-
-/// Records in status, before the create, the name of the cron about to be created (see the
-/// module documentation), and in `object` too, so that the final status write clears it.
-async fn record_intent(
-    object: &mut ServerlessFunctionCron,
-    ctx: &Context,
-    name: &str,
-) -> Result<(), Error> {
-    let recorded = object
-        .status
-        .as_ref()
-        .and_then(|s| s.create_requested.as_deref());
-    if recorded == Some(name) {
-        return Ok(());
-    }
-    reconciler::record_create_intent(&*object, ctx, name).await?;
-    object.status.get_or_insert_default().create_requested = Some(name.to_owned());
-    Ok(())
 }
 
 async fn apply(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -250,18 +222,25 @@ async fn apply_steps(
     }
     let remote = match remote {
         None => {
-            record_intent(object, ctx, &name).await?;
+            if previous.create_requested.is_some() && previous.id.is_none() {
+                // A create asked for before (by an operator that then died, or whose
+                // answer was lost) may still land: watch for its duplicate a while.
+                ctx.uncertain_creates.lost(&key);
+            }
             status.create_requested = Some(name.clone());
+            reconciler::record_create_intent(object, ctx, status.clone()).await?;
             let request = create_request(&spec, &name, &target.function_id);
             let created = match api.create_cron(&request).await {
                 Ok(created) => created,
                 Err(error) => {
                     ctx.function_crons.invalidate(&cache_scope).await;
-                    if matches!(
-                        error,
-                        scaleway::Error::Timeout { .. } | scaleway::Error::Transport { .. }
-                    ) {
+                    if create_may_have_landed(&error) {
                         ctx.uncertain_creates.lost(&key);
+                    } else if !ctx.uncertain_creates.pending(&key) {
+                        // Refused: nothing was created, so the intent names nothing.
+                        if let Some(recorded) = object.status.as_mut() {
+                            recorded.create_requested = None;
+                        }
                     }
                     return Err(Error::scaleway("create cron")(error));
                 }
@@ -323,6 +302,7 @@ async fn apply_steps(
             ));
         }
     }
+    let uncertain = ctx.uncertain_creates.pending(&key);
     if !uncertain {
         status.create_requested = None;
     }
@@ -375,9 +355,14 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
         // The function is gone or not ready: use what status recorded.
         Err(_) => match previous.region.clone() {
             Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
-                    .await?
-                    .scope,
+                policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?
+                .scope,
                 region,
                 previous.function_id.clone(),
             ),
@@ -400,6 +385,25 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
             .find(|c| &c.name == requested),
         _ => None,
     };
+    // While the intent is recorded, every cron of that name is ours: a create that landed
+    // late is deleted with the one recorded.
+    if let (Some(requested), Some(function_id)) = (&previous.create_requested, &function_id) {
+        let kept = remote.as_ref().map(|r| r.id.as_str());
+        let crons = api
+            .list_all_crons(&CronFilter::of_function(function_id.clone()))
+            .await
+            .map_err(Error::scaleway("list crons"))?;
+        for extra in crons
+            .iter()
+            .filter(|c| &c.name == requested && Some(c.id.as_str()) != kept)
+        {
+            match api.delete_cron(&extra.id).await {
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(Error::scaleway("delete duplicate cron")(error)),
+            }
+        }
+    }
     if let Some(function_id) = &function_id {
         let cache_scope = function_target::scope_of(&scope.identity, &region, function_id);
         let remote_id = remote.as_ref().map(|r| r.id.as_str());

@@ -12,7 +12,7 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::error::Error;
 use super::function_target::{self, FunctionChoice, FunctionTarget};
-use super::observe::{Lookup, find_fresh, max_age};
+use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
 use super::reconciler::{self, Managed, Report, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -140,9 +140,8 @@ async fn apply_steps(
     let remote = match remote {
         Some(remote) => remote,
         None => {
-            reconciler::record_create_intent(&*object, ctx, &hostname).await?;
-            object.status.get_or_insert_default().create_requested = Some(hostname.clone());
             status.create_requested = Some(hostname.clone());
+            reconciler::record_create_intent(object, ctx, status.clone()).await?;
             let api = target.credentials.scope.client.functions(&target.region);
             let cache_scope = target.cache_scope();
             let request = CreateDomainRequest {
@@ -165,6 +164,13 @@ async fn apply_steps(
                 }
                 Err(error) => {
                     ctx.function_domains.invalidate(&cache_scope).await;
+                    if !create_may_have_landed(&error) {
+                        // Refused: nothing was created, so the intent names nothing (and
+                        // must not claim a domain another object creates next).
+                        if let Some(recorded) = object.status.as_mut() {
+                            recorded.create_requested = None;
+                        }
+                    }
                     if matches!(error, scaleway::Error::AlreadyExists { .. }) {
                         // Not among this function's domains, so bound elsewhere.
                         return Err(Error::HostnameTaken(format!(
@@ -224,9 +230,14 @@ pub async fn cleanup(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result
         // The function is gone or not ready: use what status recorded.
         Err(_) => match previous.region.clone() {
             Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
-                    .await?
-                    .scope,
+                policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?
+                .scope,
                 region,
                 previous.function_id.clone(),
             ),

@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::error::Error;
 use super::function_target::{self, FunctionChoice, FunctionTarget};
-use super::observe::{Lookup, RemoteObject, find_fresh, max_age};
+use super::observe::{Lookup, RemoteObject, create_may_have_landed, find_fresh, max_age};
 use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -20,7 +20,6 @@ use crate::crd::{
     ManagementPolicy, ServerlessFunctionTrigger, ServerlessFunctionTriggerSpec,
     ServerlessFunctionTriggerStatus,
 };
-use crate::scaleway;
 use crate::scaleway::functions::types::{
     CreateTriggerRequest, ScwNatsConfigRequest, ScwSqsConfigRequest, Trigger, TriggerConfig,
     TriggerFilter, UpdateTriggerRequest,
@@ -208,7 +207,7 @@ async fn apply_steps(
             description: spec
                 .description
                 .clone()
-                .filter(|d| *d != remote.description),
+                .filter(|d| *d != policy::description_without_mark(&remote.description)),
         });
         drift.extend(source_drift(spec, &remote));
         return Ok(report(object, ctx, status, &remote, events, resync).observed(&drift));
@@ -239,10 +238,7 @@ async fn apply_steps(
                 Ok(created) => created,
                 Err(error) => {
                     ctx.function_triggers.invalidate(&cache_scope).await;
-                    if matches!(
-                        error,
-                        scaleway::Error::Timeout { .. } | scaleway::Error::Transport { .. }
-                    ) {
+                    if create_may_have_landed(&error) {
                         ctx.uncertain_creates.lost(&key);
                     }
                     return Err(Error::scaleway("create trigger")(error));
@@ -366,9 +362,14 @@ async fn cleanup(
         // The function is gone or not ready: use what status recorded.
         Err(_) => match (&previous.id, previous.region.clone()) {
             (Some(_), Some(region)) => (
-                policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
-                    .await?
-                    .scope,
+                policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?
+                .scope,
                 region,
                 previous.function_id.clone(),
             ),

@@ -283,6 +283,17 @@ impl<T: RemoteObject> RemoteCache<T> {
     }
 }
 
+/// Whether a create that failed with `error` may still have been carried out (no answer, or
+/// a gateway error): its resource may appear later.
+pub fn create_may_have_landed(error: &scaleway::Error) -> bool {
+    matches!(
+        error,
+        scaleway::Error::Timeout { .. }
+            | scaleway::Error::Transport { .. }
+            | scaleway::Error::Server { .. }
+    )
+}
+
 /// How old a scope's snapshot may be for a lookup of an object whose remote ID is not
 /// recorded yet (`recorded` false): such a lookup decides whether to create, and where names
 /// are not unique at Scaleway (triggers, crons) nothing else would stop a second resource

@@ -184,6 +184,21 @@ pub async fn credentials(
     }
 }
 
+/// The credentials an object last used, from what its status recorded: for a deletion whose
+/// parent is gone or being deleted (so no longer resolves), the Secret in
+/// `status.effective`, else the layered default.
+pub async fn recorded_credentials(
+    ctx: &Context,
+    secrets: &mut SecretReader,
+    namespace: &str,
+    effective: Option<&EffectivePolicies>,
+) -> Result<Credentials, Error> {
+    let explicit = effective
+        .filter(|e| !e.credentials_secret.is_empty())
+        .map(|e| (e.credentials_secret.as_str(), e.credentials_from));
+    credentials(ctx, secrets, namespace, explicit).await
+}
+
 /// The deletion policy in force for `object`.
 pub async fn effective_deletion<K: Managed>(
     ctx: &Context,
@@ -244,6 +259,14 @@ pub fn marked_description(description: Option<&str>, uid: &str) -> String {
 pub fn description_owner(description: &str) -> Option<&str> {
     let start = description.rfind(OWNER_MARK)? + OWNER_MARK.len();
     description[start..].strip_suffix(']')
+}
+
+/// A description without its owner mark (what a user wrote).
+pub fn description_without_mark(description: &str) -> &str {
+    match description.rfind(OWNER_MARK) {
+        Some(start) if description_owner(description).is_some() => description[..start].trim_end(),
+        _ => description,
+    }
 }
 
 /// The tags to keep on a resource we own: the spec's (or, when the spec leaves tags
@@ -344,6 +367,9 @@ mod tests {
         assert_eq!(description_owner(&marked_description(None, uid)), Some(uid));
         assert_eq!(description_owner("someone else's token"), None);
         assert_eq!(description_owner("[k8s-owner-uid=abc"), None);
+        assert_eq!(description_without_mark(&description), "for CI");
+        assert_eq!(description_without_mark(&marked_description(None, uid)), "");
+        assert_eq!(description_without_mark("by hand"), "by hand");
     }
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -43,6 +43,8 @@ pub trait Managed:
     const KIND: &'static str;
     /// The current status.
     fn status(&self) -> Option<&Self::Status>;
+    /// Replaces the status (of a local copy: nothing is written).
+    fn set_status(&mut self, status: Self::Status);
     /// Conditions of a status.
     fn conditions(status: &Self::Status) -> &[Condition];
     /// Sets conditions and observed generation.
@@ -71,6 +73,9 @@ macro_rules! managed {
             const KIND: &'static str = $name;
             fn status(&self) -> Option<&Self::Status> {
                 self.status.as_ref()
+            }
+            fn set_status(&mut self, status: Self::Status) {
+                self.status = Some(status);
             }
             fn conditions(
                 status: &Self::Status,
@@ -363,18 +368,24 @@ pub async fn write_status<K: Managed>(
     Ok(())
 }
 
-/// Records `name` in `status.createRequested`, just before a create, for kinds whose
-/// Scaleway resource carries no mark of its owner (function crons and function domains): a
-/// resource with that name found afterwards (after a crash between the create and the status
-/// write, or an answer that never came) was created for this object. The caller keeps the
-/// same value in the status it reports until the ID is recorded.
+/// Writes `status` before a create, for kinds whose Scaleway resource carries no mark of its
+/// owner (function crons and function domains): `status.createRequested` names the resource
+/// about to be created, and `status` also records where (region, function, credentials), so
+/// that a deletion can find it even if the create's answer never comes. A resource with that
+/// name found afterwards (after a crash between the create and the status write, or a lost
+/// answer) was created for this object. `object`, a local copy, takes the same status, so
+/// that the reconcile's final write compares against it; nothing is written when it already
+/// holds it.
 pub async fn record_create_intent<K: Managed>(
-    object: &K,
+    object: &mut K,
     ctx: &Context,
-    name: &str,
+    status: K::Status,
 ) -> Result<(), Error> {
+    if object.status() == Some(&status) {
+        return Ok(());
+    }
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let patch = serde_json::json!({ "status": { "createRequested": name } });
+    let patch = conditions::status_patch(object.status(), &status);
     api.patch_status(
         &object.name_any(),
         &PatchParams::default(),
@@ -382,6 +393,7 @@ pub async fn record_create_intent<K: Managed>(
     )
     .await
     .map_err(Error::kube("record the create in status"))?;
+    object.set_status(status);
     Ok(())
 }
 

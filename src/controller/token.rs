@@ -46,6 +46,9 @@ impl Managed for ServerlessFunctionToken {
     fn status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
     }
+    fn set_status(&mut self, status: Self::Status) {
+        self.status = Some(status);
+    }
     fn conditions(
         status: &Self::Status,
     ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
@@ -526,21 +529,43 @@ async fn cleanup(object: Arc<ServerlessFunctionToken>, ctx: Arc<Context>) -> Res
         return done;
     }
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let Ok(target) = target(object, &ctx, &mut secrets).await else {
-        // The function or namespace is gone, and its tokens with it (cascade).
-        return Ok(Action::await_change());
-    };
-    let api = target
-        .parent
-        .credentials
-        .scope
-        .client
-        .functions(&target.parent.region);
     let uid = object.uid().unwrap_or_default();
-    let tokens = api
-        .list_all_tokens(&filter_for(&target.scope))
-        .await
-        .map_err(Error::scaleway("list tokens"))?;
+    // The function or namespace may no longer resolve (gone, or being deleted and waiting
+    // for this token): then the token status recorded is revoked, with the credentials
+    // status recorded. One already gone went with its function or namespace (cascade).
+    let (client, region, filter) = match target(object, &ctx, &mut secrets).await {
+        Ok(target) => (
+            target.parent.credentials.scope.client,
+            target.parent.region,
+            Some(filter_for(&target.scope)),
+        ),
+        Err(_) => {
+            let (Some(_), Some(region)) = (&previous.id, previous.region.clone()) else {
+                return Ok(Action::await_change());
+            };
+            let credentials = policy::recorded_credentials(
+                &ctx,
+                &mut secrets,
+                &k8s_namespace,
+                previous.effective.as_ref(),
+            )
+            .await?;
+            (credentials.scope.client, region, None)
+        }
+    };
+    let api = client.functions(&region);
+    let tokens = match (filter, &previous.id) {
+        (Some(filter), _) => api
+            .list_all_tokens(&filter)
+            .await
+            .map_err(Error::scaleway("list tokens"))?,
+        (None, Some(id)) => match api.get_token(id).await {
+            Ok(token) => vec![token],
+            Err(error) if error.is_not_found() => Vec::new(),
+            Err(error) => return Err(Error::scaleway("get token")(error)),
+        },
+        (None, None) => Vec::new(),
+    };
     let ours: Vec<Token> = tokens
         .into_iter()
         .filter(|t| {

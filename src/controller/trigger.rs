@@ -400,9 +400,14 @@ async fn cleanup(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Ac
         // The container is gone or not ready: use what status recorded.
         Err(_) => match (&previous.id, previous.region.clone()) {
             (Some(_), Some(region)) => (
-                policy::credentials(&ctx, &mut secrets, &k8s_namespace, None)
-                    .await?
-                    .scope,
+                policy::recorded_credentials(
+                    &ctx,
+                    &mut secrets,
+                    &k8s_namespace,
+                    previous.effective.as_ref(),
+                )
+                .await?
+                .scope,
                 region,
                 previous.container_id.clone(),
             ),

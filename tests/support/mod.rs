@@ -641,8 +641,12 @@ impl Harness {
     /// A ready functions namespace `fns` and a ready private function `hello` whose code is
     /// an empty zip in ConfigMap `hello-code`.
     pub async fn ready_function(&self) -> crd::ServerlessFunction {
-        self.apply::<crd::ServerlessNamespace>(FUNCTIONS_NAMESPACE_YAML)
-            .await;
+        self.ready_function_in(FUNCTIONS_NAMESPACE_YAML).await
+    }
+
+    /// The same, with the functions namespace `fns` applied from `namespace_yaml`.
+    pub async fn ready_function_in(&self, namespace_yaml: &str) -> crd::ServerlessFunction {
+        self.apply::<crd::ServerlessNamespace>(namespace_yaml).await;
         let map: k8s_openapi::api::core::v1::ConfigMap =
             serde_json::from_value(serde_json::json!({
                 "metadata": {"name": "hello-code"},

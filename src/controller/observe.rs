@@ -251,6 +251,15 @@ impl<T: RemoteObject> RemoteCache<T> {
         }
     }
 
+    /// How many objects of `scope`'s snapshot Scaleway is still working on.
+    pub async fn transient_count(&self, scope: &str) -> usize {
+        let slot = self.slot(scope);
+        let snapshot = slot.lock().await;
+        snapshot
+            .as_ref()
+            .map_or(0, |s| s.by_id.values().filter(|i| i.is_transient()).count())
+    }
+
     /// Every object of `scope`'s snapshot named `name`.
     pub async fn named(&self, scope: &str, name: &str) -> Vec<T> {
         let slot = self.slot(scope);
@@ -302,6 +311,10 @@ pub fn max_age(recorded: bool, resync: Duration) -> Duration {
     if recorded { resync } else { Duration::ZERO }
 }
 
+/// How old a snapshot may be for a poll of an object in transit when others of its scope are
+/// in transit too (see [`find_fresh`]).
+pub const BULK_POLL_AGE: Duration = Duration::from_millis(100);
+
 /// Finds an object through the scope's snapshot and, when the snapshot shows it in a
 /// transient status, reads it again with an individual GET so that progress is seen without
 /// listing the whole scope. An object the GET no longer finds is forgotten.
@@ -314,16 +327,26 @@ pub async fn find_fresh<T, L, LF, G, GF>(
 ) -> Result<Option<T>, scaleway::Error>
 where
     T: RemoteObject,
-    L: FnOnce() -> LF,
+    L: Fn() -> LF,
     LF: Future<Output = Result<Vec<T>, scaleway::Error>>,
     G: FnOnce(String) -> GF,
     GF: Future<Output = Result<T, scaleway::Error>>,
 {
-    let Some(found) = cache.find(scope, lookup, list).await? else {
+    let Some(found) = cache.find(scope, lookup, &list).await? else {
         return Ok(None);
     };
     if !found.is_transient() {
         return Ok(Some(found));
+    }
+    if cache.transient_count(scope).await > 1 {
+        // Several objects of the scope in transit (a burst of creates or updates): one List
+        // refreshes all of them, where a GET each would cost a call per object. Objects
+        // polled within BULK_POLL_AGE of each other share it.
+        let again = Lookup {
+            max_age: lookup.max_age.min(BULK_POLL_AGE),
+            ..lookup
+        };
+        return cache.find(scope, again, &list).await;
     }
     match get(found.id().to_owned()).await {
         Ok(fresh) => {
@@ -495,5 +518,46 @@ mod tests {
             )
             .await;
         assert_eq!(lists.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_burst_in_transit_is_polled_with_one_list_not_a_get_each() {
+        let cache = RemoteCache::new();
+        let lists = AtomicUsize::new(0);
+        let gets = AtomicUsize::new(0);
+        let creating = |id: &str, name: &str| Container {
+            status: Status::Creating,
+            ..container(id, name)
+        };
+        let list = || async {
+            lists.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![creating("1", "a"), creating("2", "b"), creating("3", "c")])
+        };
+        let get = |id: String| {
+            gets.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(container(&id, "x")) }
+        };
+        let lookup = |name| Lookup {
+            id: None,
+            name,
+            max_age: Duration::from_secs(60),
+        };
+        for name in ["a", "b", "c"] {
+            let found = find_fresh(&cache, "s", lookup(name), list, get).await;
+            assert!(found.is_ok_and(|f| f.is_some_and(|f| f.status == Status::Creating)));
+        }
+        assert_eq!(lists.load(Ordering::SeqCst), 1, "one list served the three looks");
+        tokio::time::sleep(BULK_POLL_AGE).await;
+        let found = find_fresh(&cache, "s", lookup("a"), list, get).await;
+        assert!(found.is_ok_and(|f| f.is_some()));
+        assert_eq!(lists.load(Ordering::SeqCst), 2, "an older snapshot is listed again");
+        assert_eq!(gets.load(Ordering::SeqCst), 0, "no GET while several are in transit");
+
+        // Only one object in transit: a GET of it, not a List of the scope.
+        let single = RemoteCache::new();
+        let one = || async { Ok(vec![creating("1", "a"), container("2", "b")]) };
+        let found = find_fresh(&single, "s", lookup("a"), one, get).await;
+        assert!(found.is_ok_and(|f| f.is_some_and(|f| f.status == Status::Ready)));
+        assert_eq!(gets.load(Ordering::SeqCst), 1);
     }
 }

@@ -531,7 +531,11 @@ mod tests {
         };
         let list = || async {
             lists.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![creating("1", "a"), creating("2", "b"), creating("3", "c")])
+            Ok(vec![
+                creating("1", "a"),
+                creating("2", "b"),
+                creating("3", "c"),
+            ])
         };
         let get = |id: String| {
             gets.fetch_add(1, Ordering::SeqCst);
@@ -546,12 +550,24 @@ mod tests {
             let found = find_fresh(&cache, "s", lookup(name), list, get).await;
             assert!(found.is_ok_and(|f| f.is_some_and(|f| f.status == Status::Creating)));
         }
-        assert_eq!(lists.load(Ordering::SeqCst), 1, "one list served the three looks");
+        assert_eq!(
+            lists.load(Ordering::SeqCst),
+            1,
+            "one list served the three looks"
+        );
         tokio::time::sleep(BULK_POLL_AGE).await;
         let found = find_fresh(&cache, "s", lookup("a"), list, get).await;
         assert!(found.is_ok_and(|f| f.is_some()));
-        assert_eq!(lists.load(Ordering::SeqCst), 2, "an older snapshot is listed again");
-        assert_eq!(gets.load(Ordering::SeqCst), 0, "no GET while several are in transit");
+        assert_eq!(
+            lists.load(Ordering::SeqCst),
+            2,
+            "an older snapshot is listed again"
+        );
+        assert_eq!(
+            gets.load(Ordering::SeqCst),
+            0,
+            "no GET while several are in transit"
+        );
 
         // Only one object in transit: a GET of it, not a List of the scope.
         let single = RemoteCache::new();

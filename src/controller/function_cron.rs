@@ -15,7 +15,7 @@ use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::error::Error;
-use super::function_target::{self, FunctionChoice, FunctionTarget};
+use super::function_target::{self, FunctionTarget};
 use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
 use super::reconciler::{self, Managed, Report, changed_fields, object_key};
@@ -42,26 +42,6 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
-}
-
-async fn target(
-    object: &ServerlessFunctionCron,
-    ctx: &Context,
-    secrets: &mut SecretReader,
-) -> Result<FunctionTarget, Error> {
-    let spec = &object.spec;
-    let choice = FunctionChoice {
-        reference: spec.function_ref.as_ref(),
-        id: spec.function_id.as_deref(),
-        region: spec.region.as_deref(),
-    };
-    function_target::resolve(
-        ctx,
-        secrets,
-        &object.namespace().unwrap_or_default(),
-        choice,
-    )
-    .await
 }
 
 /// Whether two cron expressions are the same five fields (spacing does not matter).
@@ -186,7 +166,7 @@ async fn apply_steps(
 ) -> Result<Report<ServerlessFunctionCronStatus>, Error> {
     let spec = object.spec.clone();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let target = target(object, ctx, &mut secrets).await?;
+    let target = function_target::resolve_for(&*object, ctx, &mut secrets).await?;
     let name = spec.name.clone().unwrap_or_else(|| object.name_any());
     let observing = spec.management_policy == ManagementPolicy::Observe;
     let key = object_key(&*object);
@@ -346,29 +326,30 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) = match target(object, &ctx, &mut secrets).await {
-        Ok(target) => (
-            target.credentials.scope,
-            target.region,
-            Some(target.function_id),
-        ),
-        // The function is gone or not ready: use what status recorded.
-        Err(_) => match previous.region.clone() {
-            Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                policy::recorded_credentials(
-                    &ctx,
-                    &mut secrets,
-                    &k8s_namespace,
-                    previous.effective.as_ref(),
-                )
-                .await?
-                .scope,
-                region,
-                previous.function_id.clone(),
+    let (scope, region, function_id) =
+        match function_target::resolve_for(object, &ctx, &mut secrets).await {
+            Ok(target) => (
+                target.credentials.scope,
+                target.region,
+                Some(target.function_id),
             ),
-            _ => return Ok(Action::await_change()),
-        },
-    };
+            // The function is gone or not ready: use what status recorded.
+            Err(_) => match previous.region.clone() {
+                Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
+                    policy::recorded_credentials(
+                        &ctx,
+                        &mut secrets,
+                        &k8s_namespace,
+                        previous.effective.as_ref(),
+                    )
+                    .await?
+                    .scope,
+                    region,
+                    previous.function_id.clone(),
+                ),
+                _ => return Ok(Action::await_change()),
+            },
+        };
     let api = scope.client.functions(&region);
     let remote = match (&previous.id, &previous.create_requested, &function_id) {
         (Some(id), _, _) => match api.get_cron(id).await {

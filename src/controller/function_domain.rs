@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::error::Error;
-use super::function_target::{self, FunctionChoice, FunctionTarget};
+use super::function_target::{self, FunctionTarget};
 use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
 use super::reconciler::{self, Managed, Report, object_key};
@@ -27,26 +27,6 @@ use crate::scaleway::types::Status;
 /// Whether the domain routes to a function (else to a container).
 pub fn targets_function(spec: &ServerlessDomainSpec) -> bool {
     spec.function_ref.is_some() || spec.function_id.is_some()
-}
-
-async fn target(
-    object: &ServerlessDomain,
-    ctx: &Context,
-    secrets: &mut SecretReader,
-) -> Result<FunctionTarget, Error> {
-    let spec = &object.spec;
-    let choice = FunctionChoice {
-        reference: spec.function_ref.as_ref(),
-        id: spec.function_id.as_deref(),
-        region: spec.region.as_deref(),
-    };
-    function_target::resolve(
-        ctx,
-        secrets,
-        &object.namespace().unwrap_or_default(),
-        choice,
-    )
-    .await
 }
 
 /// Finds the remote domain among its function's (GET only while transient).
@@ -111,7 +91,7 @@ async fn apply_steps(
 ) -> Result<Report<ServerlessDomainStatus>, Error> {
     let hostname = object.spec.hostname.clone();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let target = target(object, ctx, &mut secrets).await?;
+    let target = function_target::resolve_for(&*object, ctx, &mut secrets).await?;
     let remote = observe(object, ctx, &target).await?;
     let previous = object.status.clone().unwrap_or_default();
     let mut status = ServerlessDomainStatus {
@@ -221,29 +201,30 @@ pub async fn cleanup(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) = match target(object, &ctx, &mut secrets).await {
-        Ok(target) => (
-            target.credentials.scope,
-            target.region,
-            Some(target.function_id),
-        ),
-        // The function is gone or not ready: use what status recorded.
-        Err(_) => match previous.region.clone() {
-            Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                policy::recorded_credentials(
-                    &ctx,
-                    &mut secrets,
-                    &k8s_namespace,
-                    previous.effective.as_ref(),
-                )
-                .await?
-                .scope,
-                region,
-                previous.function_id.clone(),
+    let (scope, region, function_id) =
+        match function_target::resolve_for(object, &ctx, &mut secrets).await {
+            Ok(target) => (
+                target.credentials.scope,
+                target.region,
+                Some(target.function_id),
             ),
-            _ => return Ok(Action::await_change()),
-        },
-    };
+            // The function is gone or not ready: use what status recorded.
+            Err(_) => match previous.region.clone() {
+                Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
+                    policy::recorded_credentials(
+                        &ctx,
+                        &mut secrets,
+                        &k8s_namespace,
+                        previous.effective.as_ref(),
+                    )
+                    .await?
+                    .scope,
+                    region,
+                    previous.function_id.clone(),
+                ),
+                _ => return Ok(Action::await_change()),
+            },
+        };
     let api = scope.client.functions(&region);
     let remote = match (&previous.id, &previous.create_requested, &function_id) {
         (Some(id), _, _) => match api.get_domain(id).await {

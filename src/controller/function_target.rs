@@ -10,7 +10,13 @@ use super::namespace_target::{self, NamespaceChoice};
 use super::parents;
 use super::policy::{self, Credentials};
 use super::secrets::SecretReader;
-use crate::crd::{LocalObjectReference, NamespaceType, ServerlessFunction};
+use kube::ResourceExt;
+
+use super::reconciler::Managed;
+use crate::crd::{
+    LocalObjectReference, NamespaceType, ServerlessDomain, ServerlessFunction,
+    ServerlessFunctionCron, ServerlessFunctionTrigger,
+};
 
 /// How an object names its function.
 pub struct FunctionChoice<'a> {
@@ -51,6 +57,41 @@ impl FunctionTarget {
 /// back to what status recorded).
 pub fn scope_of(identity: &str, region: &str, function_id: &str) -> String {
     format!("{identity}|{region}|function:{function_id}")
+}
+
+/// A kind that names its function with `functionRef`, or `functionId` and `region`.
+pub trait FunctionChild: Managed {
+    /// How the object names its function.
+    fn choice(&self) -> FunctionChoice<'_>;
+}
+
+macro_rules! function_child {
+    ($($kind:ty),*) => {$(
+        impl FunctionChild for $kind {
+            fn choice(&self) -> FunctionChoice<'_> {
+                FunctionChoice {
+                    reference: self.spec.function_ref.as_ref(),
+                    id: self.spec.function_id.as_deref(),
+                    region: self.spec.region.as_deref(),
+                }
+            }
+        }
+    )*};
+}
+function_child!(
+    ServerlessFunctionCron,
+    ServerlessFunctionTrigger,
+    ServerlessDomain
+);
+
+/// Resolves the function `object` names.
+pub async fn resolve_for<K: FunctionChild>(
+    object: &K,
+    ctx: &Context,
+    secrets: &mut SecretReader,
+) -> Result<FunctionTarget, Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    resolve(ctx, secrets, &namespace, object.choice()).await
 }
 
 /// Resolves `choice` for an object in Kubernetes namespace `k8s_namespace`. A missing or

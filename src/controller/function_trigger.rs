@@ -10,7 +10,7 @@ use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::error::Error;
-use super::function_target::{self, FunctionChoice, FunctionTarget};
+use super::function_target::{self, FunctionTarget};
 use super::observe::{Lookup, RemoteObject, create_may_have_landed, find_fresh, max_age};
 use super::policy;
 use super::reconciler::{self, Report, changed_fields, object_key};
@@ -38,26 +38,6 @@ pub async fn reconcile(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
-}
-
-async fn target(
-    object: &ServerlessFunctionTrigger,
-    ctx: &Context,
-    secrets: &mut SecretReader,
-) -> Result<FunctionTarget, Error> {
-    let spec = &object.spec;
-    let choice = FunctionChoice {
-        reference: spec.function_ref.as_ref(),
-        id: spec.function_id.as_deref(),
-        region: spec.region.as_deref(),
-    };
-    function_target::resolve(
-        ctx,
-        secrets,
-        &object.namespace().unwrap_or_default(),
-        choice,
-    )
-    .await
 }
 
 /// The source the spec asks for, as CreateTrigger sends it.
@@ -172,7 +152,7 @@ async fn apply_steps(
     let spec = &object.spec;
     let config = source(spec)?;
     let mut secrets = SecretReader::new(ctx.kube.clone(), &object.namespace().unwrap_or_default());
-    let target = target(object, ctx, &mut secrets).await?;
+    let target = function_target::resolve_for(object, ctx, &mut secrets).await?;
     let name = spec.name.clone().unwrap_or_else(|| object.name_any());
     let observing = spec.management_policy == ManagementPolicy::Observe;
     let uid = object.uid().unwrap_or_default();
@@ -353,29 +333,30 @@ async fn cleanup(
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) = match target(object, &ctx, &mut secrets).await {
-        Ok(target) => (
-            target.credentials.scope,
-            target.region,
-            Some(target.function_id),
-        ),
-        // The function is gone or not ready: use what status recorded.
-        Err(_) => match (&previous.id, previous.region.clone()) {
-            (Some(_), Some(region)) => (
-                policy::recorded_credentials(
-                    &ctx,
-                    &mut secrets,
-                    &k8s_namespace,
-                    previous.effective.as_ref(),
-                )
-                .await?
-                .scope,
-                region,
-                previous.function_id.clone(),
+    let (scope, region, function_id) =
+        match function_target::resolve_for(object, &ctx, &mut secrets).await {
+            Ok(target) => (
+                target.credentials.scope,
+                target.region,
+                Some(target.function_id),
             ),
-            _ => return Ok(Action::await_change()),
-        },
-    };
+            // The function is gone or not ready: use what status recorded.
+            Err(_) => match (&previous.id, previous.region.clone()) {
+                (Some(_), Some(region)) => (
+                    policy::recorded_credentials(
+                        &ctx,
+                        &mut secrets,
+                        &k8s_namespace,
+                        previous.effective.as_ref(),
+                    )
+                    .await?
+                    .scope,
+                    region,
+                    previous.function_id.clone(),
+                ),
+                _ => return Ok(Action::await_change()),
+            },
+        };
     let name = object
         .spec
         .name

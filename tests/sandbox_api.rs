@@ -1558,3 +1558,86 @@ async fn repeated_warnings_become_one_series_and_a_lost_event_is_created_again()
         Some(name.as_str())
     );
 }
+
+#[tokio::test]
+async fn metadata_only_requests_get_metadata_only() {
+    use kube::runtime::WatchStreamExt;
+    let (running, client) = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &config_map("meta", &[("app", "x")]))
+        .await
+        .expect("create");
+    // What kube's metadata Api asks for: the answer has no data on the wire.
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/v1/namespaces/default/configmaps", running.url());
+    let one: serde_json::Value = http
+        .get(format!("{base}/meta"))
+        .header(
+            "accept",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+        )
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(one["kind"], "PartialObjectMetadata", "{one}");
+    assert_eq!(one["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(one["metadata"]["labels"]["app"], "x");
+    assert!(one.get("data").is_none(), "{one}");
+    let list: serde_json::Value = http
+        .get(&base)
+        .header(
+            "accept",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+        )
+        .send()
+        .await
+        .expect("LIST")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(list["kind"], "PartialObjectMetadataList", "{list}");
+    assert_eq!(list["items"][0]["metadata"]["name"], "meta");
+    assert!(list["items"][0].get("data").is_none(), "{list}");
+    // Plain JSON is still the whole object.
+    let whole: serde_json::Value = http
+        .get(format!("{base}/meta"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(whole["data"]["key"], "value");
+
+    // kube's metadata list and watch read them.
+    let names: Vec<String> = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list_metadata")
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, ["meta"]);
+    let metadata: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(client.clone(), "default");
+    let mut changes = watcher::watcher(metadata, watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let first = next(&mut changes, "initial metadata event")
+        .await
+        .expect("event");
+    assert_eq!(first.name_any(), "meta");
+    api.patch(
+        "meta",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "y"}}})),
+    )
+    .await
+    .expect("patch");
+    let changed = next(&mut changes, "metadata change").await.expect("event");
+    assert_eq!(changed.labels().get("app").map(String::as_str), Some("y"));
+}

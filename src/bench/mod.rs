@@ -205,18 +205,14 @@ async fn apply_fleet(kube: &kube::Client, config: &BenchConfig) -> Result<(), Be
 }
 
 fn ready_count(server: &ApiServer, plural: &str) -> usize {
-    server
-        .objects(GROUP, plural)
-        .iter()
-        .filter(|o| {
-            o.pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
-        .count()
+    server.count_objects(GROUP, plural, |o| {
+        o.pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    })
 }
 
 /// The child process running `scaleway-serverless-operator run`.
@@ -246,7 +242,10 @@ impl Operator {
             .env("SCW_API_URL", emulator.url())
             .env("SCW_DEFAULT_PROJECT_ID", PROJECT)
             .env("SCW_CONFIG_PATH", "/nonexistent")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -294,6 +293,40 @@ async fn reconciles_with(client: &reqwest::Client, admin: std::net::SocketAddr) 
         .sum()
 }
 
+/// The lines of the operator's /metrics that start with `prefix`.
+async fn metric_lines(admin: std::net::SocketAddr, prefix: &str) -> Vec<String> {
+    let Ok(response) = reqwest::get(format!("http://{admin}/metrics")).await else {
+        return Vec::new();
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// CPU time (user + system) process `pid` ("self" for this one) has used so far, in
+/// seconds, from /proc (0 where it cannot be read). Clock ticks are taken as 100 per
+/// second, the value on Linux.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) end with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime: fields 14 and 15 of the whole line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Time from `started` to the operator's first finished reconcile, read from its metrics
 /// every 10 ms (the ready count below is polled far less often at large N, which would
 /// round this up to its interval).
@@ -339,6 +372,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
 
     let writes_before = apiserver.server.write_count();
     let calls_before = emulator.emulator.total_requests();
+    let harness_cpu_before = cpu_seconds("self");
     let started = Instant::now();
     let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
     let first_reconcile = watch_first_reconcile(operator.admin, started);
@@ -352,9 +386,12 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         let ready = ready_count(&apiserver.server, "serverlesscontainers") + namespaces_ready;
         if std::env::var_os("BENCH_TRACE").is_some() {
             eprintln!(
-                "t={:.2}s namespaces_ready={namespaces_ready} remote_containers={} ready={ready}",
+                "t={:.2}s namespaces_ready={namespaces_ready} remote_containers={} ready={ready} reconciles={} writes={} calls={}",
                 started.elapsed().as_secs_f64(),
-                emulator.emulator.count_resources("containers")
+                emulator.emulator.count_resources("containers"),
+                operator.reconciles().await,
+                apiserver.server.write_count() - writes_before,
+                emulator.emulator.total_requests() - calls_before,
             );
         }
         if ready == total {
@@ -377,9 +414,22 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         first_reconcile.abort();
         None
     };
+    let operator_cpu = cpu_seconds(&operator.child.id().to_string());
+    let harness_cpu = cpu_seconds("self") - harness_cpu_before;
     let converge_calls = emulator.emulator.total_requests() - calls_before;
     let converge_writes = apiserver.server.write_count() - writes_before;
     let reconciles = operator.reconciles().await;
+    if std::env::var_os("BENCH_TRACE").is_some() {
+        // Reconciles by kind and result: where the work went.
+        for line in metric_lines(
+            operator.admin,
+            "scaleway_serverless_operator_reconciles_total{",
+        )
+        .await
+        {
+            eprintln!("{line}");
+        }
+    }
 
     // Steady state: everything Ready; count what the resyncs cost.
     let steady_calls_before = emulator.emulator.total_requests();
@@ -408,6 +458,8 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             .map(|d| d.as_secs_f64() * 1000.0)
             .unwrap_or(f64::NAN),
         namespaces_ready_seconds: namespaces_at.map_or(f64::NAN, |d| d.as_secs_f64()),
+        operator_cpu_seconds: operator_cpu,
+        harness_cpu_seconds: harness_cpu,
         transition_delay_ms: config.transition_delay.as_millis() as u64,
         resync_seconds: config.resync_period.as_secs_f64(),
     })

@@ -30,6 +30,11 @@ pub struct Report {
     /// From the operator's start until every ServerlessNamespace is Ready (the first of the
     /// two life-cycle stages).
     pub namespaces_ready_seconds: f64,
+    /// CPU time the operator process used until converged.
+    pub operator_cpu_seconds: f64,
+    /// CPU time the bench process used meanwhile: the emulator, the in-memory Kubernetes API
+    /// and the Ready count, which share the machine with the operator.
+    pub harness_cpu_seconds: f64,
     /// The emulator's life-cycle delay.
     pub transition_delay_ms: u64,
     /// The operator's resync period.
@@ -101,6 +106,14 @@ impl Report {
                 String::new(),
             ),
             (
+                "CPU until converged (s): operator / harness",
+                format!(
+                    "{:.2} / {:.2}",
+                    self.operator_cpu_seconds, self.harness_cpu_seconds
+                ),
+                String::new(),
+            ),
+            (
                 "reconciles / s",
                 format!("{:.0}", self.reconciles_per_second),
                 String::new(),
@@ -144,6 +157,8 @@ mod tests {
             reconciles_per_second: 100.0,
             first_reconcile_ms: 200.0,
             namespaces_ready_seconds: 1.1,
+            operator_cpu_seconds: 0.5,
+            harness_cpu_seconds: 0.75,
             transition_delay_ms: 1000,
             resync_seconds: 5.0,
         };
@@ -158,12 +173,18 @@ mod tests {
             "kube_writes_per_object",
             "peak_rss_mib",
             "first_reconcile_ms",
+            "operator_cpu_seconds",
+            "harness_cpu_seconds",
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
         let table = report.table();
         assert!(
             table.contains("| converge / lower bound | 1.11 | ≤ 1.2 at N=1000: ok |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| CPU until converged (s): operator / harness | 0.50 / 0.75 |"),
             "{table}"
         );
     }

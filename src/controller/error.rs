@@ -32,6 +32,11 @@ pub enum Error {
     /// Something this object needs does not exist or is not ready yet.
     #[error("{0}")]
     DependencyNotReady(String),
+    /// The object this one belongs to (its namespace, container or function) exists but is
+    /// not Ready yet: progress, not a failure. Same reason as `DependencyNotReady`, but no
+    /// Warning event (the condition says it, and the parent's own watch wakes this object).
+    #[error("{0}")]
+    ParentNotReady(String),
     /// A referenced Secret or key does not exist.
     #[error("{0}")]
     SecretNotFound(String),
@@ -148,6 +153,22 @@ pub enum Recovery {
     Poll,
     /// Look again at the object's resync period.
     Resync,
+    /// Our copy of the object was behind the API server (a write's precondition failed):
+    /// the watch brings the current one at once, so look again shortly, without backoff.
+    Soon,
+}
+
+/// Whether a Kubernetes write failed only because it was made from an older copy of the
+/// object than the server's: a 409 conflict, or a JSON patch whose `test` no longer holds
+/// (kube-runtime adds the finalizer that way, and a reconcile started from a reflector
+/// store that has not seen the finalizer yet fails so).
+fn written_from_stale_copy(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => {
+            status.code == 409 || (status.code == 422 && status.message.contains("testing value"))
+        }
+        _ => false,
+    }
 }
 
 impl Error {
@@ -195,7 +216,7 @@ impl Error {
             Self::Scaleway { source, .. } => source.reason(),
             Self::Kube { .. } => "KubernetesApiError",
             Self::InvalidSpec(_) => "InvalidSpec",
-            Self::DependencyNotReady(_) => "DependencyNotReady",
+            Self::DependencyNotReady(_) | Self::ParentNotReady(_) => "DependencyNotReady",
             Self::SecretNotFound(_) => "SecretNotFound",
             Self::Credentials(_) => "InvalidCredentials",
             Self::NameConflict(_) => "NameConflict",
@@ -205,6 +226,11 @@ impl Error {
             Self::Export { .. } => "ExportFailed",
             Self::Deleting(_) => "Deleting",
         }
+    }
+
+    /// Whether a user should be told with a Warning event, not only in the conditions.
+    pub fn warrants_event(&self) -> bool {
+        !matches!(self, Self::ParentNotReady(_))
     }
 
     /// What to do about it.
@@ -226,6 +252,7 @@ impl Error {
                     _ => Recovery::WaitForDependency,
                 },
             },
+            Self::Kube { source, .. } if written_from_stale_copy(source) => Recovery::Soon,
             Self::Kube { .. } | Self::Export { .. } => Recovery::Retry,
             Self::InvalidSpec(_) | Self::NameConflict(_) | Self::AdoptionRequired(_) => {
                 Recovery::Stalled
@@ -234,6 +261,7 @@ impl Error {
             Self::RemoteNotFound(_) => Recovery::Resync,
             // The other binding may be removed: look again slowly.
             Self::DependencyNotReady(_)
+            | Self::ParentNotReady(_)
             | Self::SecretNotFound(_)
             | Self::Credentials(_)
             | Self::HostnameTaken(_) => Recovery::WaitForDependency,
@@ -336,5 +364,31 @@ mod tests {
             Error::SecretNotFound("x".into()).recovery(),
             Recovery::WaitForDependency
         );
+        let stale = |code: u16, message: &str| Error::Kube {
+            action: "add finalizer",
+            source: Box::new(kube::Error::Api(
+                kube::core::Status::failure(message, "Invalid")
+                    .with_code(code)
+                    .boxed(),
+            )),
+        };
+        assert_eq!(
+            stale(
+                422,
+                "x is invalid: testing value /metadata/finalizers failed"
+            )
+            .recovery(),
+            Recovery::Soon
+        );
+        assert_eq!(stale(409, "conflict").recovery(), Recovery::Soon);
+        assert_eq!(
+            stale(422, "spec.image: Required value").recovery(),
+            Recovery::Retry
+        );
+        let waiting = Error::ParentNotReady("ServerlessNamespace demo is not Ready yet".into());
+        assert_eq!(waiting.recovery(), Recovery::WaitForDependency);
+        assert_eq!(waiting.reason(), "DependencyNotReady");
+        assert!(!waiting.warrants_event());
+        assert!(Error::DependencyNotReady("x not found".into()).warrants_event());
     }
 }

@@ -127,29 +127,30 @@ where
     }
 }
 
-/// Mapper for a watch on a child kind `C`: the parent it names, when that parent is being
-/// deleted (a parent's deletion waits for its children, so their going must wake it).
-fn deleting_parent<K, C>(
+/// Mapper for a (metadata) watch on a child kind: the parents in the child's Kubernetes
+/// namespace that are being deleted. A parent's deletion waits for its children, so their
+/// changes and their going must wake it. Which parent a child names is in its spec, which a
+/// metadata watch does not carry; parents being deleted are few, and a spare wake of one
+/// costs a reconcile that finds its children still there.
+fn deleting_parents<K, C>(
     store: Store<K>,
-    parent: fn(&C) -> Option<&crate::crd::LocalObjectReference>,
 ) -> impl Fn(C) -> Vec<ObjectRef<K>> + Send + Sync + 'static
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     C: Resource + 'static,
 {
     move |child: C| {
-        let name = parent(&child).map(|r| r.name.clone()).unwrap_or_default();
         referring(&store, child.namespace(), |p| {
-            p.name_any() == name && p.meta().deletion_timestamp.is_some()
+            p.meta().deletion_timestamp.is_some()
         })
     }
 }
 
-/// Changes of a parent kind `P`, for the watches that wake its children: their mapper needs
-/// only the parent's name, so the objects are read as metadata (the spec and status on the
-/// wire are skipped, not kept), which spares memory and parsing when thousands of children
-/// (containers of triggers and domains) are watched as parents.
-fn parent_changes<P>(
+/// Changes of a kind `P` watched only to wake objects of another kind (children woken by
+/// their parent, parents being deleted woken by their children): the mappers need only
+/// names, so the objects are read as metadata (the server sends no spec or status), which
+/// spares memory, bandwidth and parsing when thousands of containers are watched so.
+fn metadata_changes<P>(
     client: &kube::Client,
     scope: &Scope,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<P>, watcher::Error>> + Send + 'static
@@ -330,19 +331,13 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(namespace_stream, namespace_store.clone())
             // A namespace being deleted waits for its containers and functions: wake it
             // when they go.
-            .watches(
-                api::<ServerlessContainer>(&client, &scope),
-                related.clone(),
-                deleting_parent(namespace_store.clone(), |c: &ServerlessContainer| {
-                    c.spec.namespace_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessContainer>(&client, &scope),
+                deleting_parents(namespace_store.clone()),
             )
-            .watches(
-                api::<ServerlessFunction>(&client, &scope),
-                related.clone(),
-                deleting_parent(namespace_store.clone(), |f: &ServerlessFunction| {
-                    f.spec.namespace_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessFunction>(&client, &scope),
+                deleting_parents(namespace_store.clone()),
             )
             .watches(
                 secrets.clone(),
@@ -388,25 +383,19 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                 .owns_stream(export_secret_stream)
                 // A namespace that becomes Ready (or changes credentials) wakes its containers.
                 .watches_stream(
-                    parent_changes::<ServerlessNamespace>(&client, &scope),
+                    metadata_changes::<ServerlessNamespace>(&client, &scope),
                     referrers(container_store.clone(), |c: &ServerlessContainer, name| {
                         names(c.spec.namespace_ref.as_ref(), name)
                     }),
                 )
                 // A container being deleted waits for its triggers and domains.
-                .watches(
-                    api::<ServerlessTrigger>(&client, &scope),
-                    related.clone(),
-                    deleting_parent(container_store.clone(), |t: &ServerlessTrigger| {
-                        t.spec.container_ref.as_ref()
-                    }),
+                .watches_stream(
+                    metadata_changes::<ServerlessTrigger>(&client, &scope),
+                    deleting_parents(container_store.clone()),
                 )
-                .watches(
-                    api::<ServerlessDomain>(&client, &scope),
-                    related.clone(),
-                    deleting_parent(container_store.clone(), |d: &ServerlessDomain| {
-                        d.spec.container_ref.as_ref()
-                    }),
+                .watches_stream(
+                    metadata_changes::<ServerlessDomain>(&client, &scope),
+                    deleting_parents(container_store.clone()),
                 )
                 .watches(secrets.clone(), related.clone(), move |secret| {
                     let name = secret.name_any();
@@ -439,7 +428,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(trigger_stream, trigger_store.clone())
             // A container that becomes Ready wakes its triggers.
             .watches_stream(
-                parent_changes::<ServerlessContainer>(&client, &scope),
+                metadata_changes::<ServerlessContainer>(&client, &scope),
                 referrers(trigger_store.clone(), |t: &ServerlessTrigger, name| {
                     names(t.spec.container_ref.as_ref(), name)
                 }),
@@ -467,13 +456,13 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
             // A container or function that becomes Ready (or gets its endpoint) wakes its
             // domains.
             .watches_stream(
-                parent_changes::<ServerlessContainer>(&client, &scope),
+                metadata_changes::<ServerlessContainer>(&client, &scope),
                 referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
                     names(d.spec.container_ref.as_ref(), name)
                 }),
             )
             .watches_stream(
-                parent_changes::<ServerlessFunction>(&client, &scope),
+                metadata_changes::<ServerlessFunction>(&client, &scope),
                 referrers(domain_store.clone(), |d: &ServerlessDomain, name| {
                     names(d.spec.function_ref.as_ref(), name)
                 }),
@@ -494,39 +483,27 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(function_stream, function_store.clone())
             // A namespace that becomes Ready (or changes credentials) wakes its functions.
             .watches_stream(
-                parent_changes::<ServerlessNamespace>(&client, &scope),
+                metadata_changes::<ServerlessNamespace>(&client, &scope),
                 referrers(function_store.clone(), |f: &ServerlessFunction, name| {
                     names(f.spec.namespace_ref.as_ref(), name)
                 }),
             )
             // A function being deleted waits for its crons, triggers, tokens and domains.
-            .watches(
-                api::<ServerlessFunctionCron>(&client, &scope),
-                related.clone(),
-                deleting_parent(function_store.clone(), |c: &ServerlessFunctionCron| {
-                    c.spec.function_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessFunctionCron>(&client, &scope),
+                deleting_parents(function_store.clone()),
             )
-            .watches(
-                api::<ServerlessFunctionTrigger>(&client, &scope),
-                related.clone(),
-                deleting_parent(function_store.clone(), |t: &ServerlessFunctionTrigger| {
-                    t.spec.function_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessFunctionTrigger>(&client, &scope),
+                deleting_parents(function_store.clone()),
             )
-            .watches(
-                api::<ServerlessFunctionToken>(&client, &scope),
-                related.clone(),
-                deleting_parent(function_store.clone(), |t: &ServerlessFunctionToken| {
-                    t.spec.function_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessFunctionToken>(&client, &scope),
+                deleting_parents(function_store.clone()),
             )
-            .watches(
-                api::<ServerlessDomain>(&client, &scope),
-                related.clone(),
-                deleting_parent(function_store.clone(), |d: &ServerlessDomain| {
-                    d.spec.function_ref.as_ref()
-                }),
+            .watches_stream(
+                metadata_changes::<ServerlessDomain>(&client, &scope),
+                deleting_parents(function_store.clone()),
             )
             .watches_stream(
                 code_config_maps,
@@ -558,13 +535,13 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(token_stream, token_store.clone())
             // A function or namespace that becomes Ready wakes its tokens.
             .watches_stream(
-                parent_changes::<ServerlessFunction>(&client, &scope),
+                metadata_changes::<ServerlessFunction>(&client, &scope),
                 referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
                     names(t.spec.function_ref.as_ref(), name)
                 }),
             )
             .watches_stream(
-                parent_changes::<ServerlessNamespace>(&client, &scope),
+                metadata_changes::<ServerlessNamespace>(&client, &scope),
                 referrers(token_store.clone(), |t: &ServerlessFunctionToken, name| {
                     names(t.spec.namespace_ref.as_ref(), name)
                 }),
@@ -585,7 +562,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(cron_stream, cron_store.clone())
             // A function that becomes Ready wakes its crons.
             .watches_stream(
-                parent_changes::<ServerlessFunction>(&client, &scope),
+                metadata_changes::<ServerlessFunction>(&client, &scope),
                 referrers(cron_store.clone(), |c: &ServerlessFunctionCron, name| {
                     names(c.spec.function_ref.as_ref(), name)
                 }),
@@ -598,7 +575,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         Controller::for_stream(function_trigger_stream, function_trigger_store.clone())
             // A function that becomes Ready wakes its triggers.
             .watches_stream(
-                parent_changes::<ServerlessFunction>(&client, &scope),
+                metadata_changes::<ServerlessFunction>(&client, &scope),
                 referrers(
                     function_trigger_store.clone(),
                     |t: &ServerlessFunctionTrigger, name| names(t.spec.function_ref.as_ref(), name),

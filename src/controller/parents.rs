@@ -95,7 +95,7 @@ pub async fn ready<K: Managed>(
     .ok_or_else(|| Error::DependencyNotReady(format!("{} {name} not found", K::KIND)))?;
     match (usable(&object), object.remote_id(), object.region()) {
         (true, Some(id), Some(region)) => Ok(ReadyParent { object, id, region }),
-        _ => Err(Error::DependencyNotReady(format!(
+        _ => Err(Error::ParentNotReady(format!(
             "{} {name} is not Ready yet",
             K::KIND
         ))),

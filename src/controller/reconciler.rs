@@ -292,7 +292,9 @@ pub async fn finish<K: Managed>(
             let message = error.user_message();
             let assessment = Assessment::failed(error.reason(), message.clone(), stalled);
             write_status(object, ctx, previous, &assessment).await?;
-            publish(object, ctx, EventType::Warning, error.reason(), message).await;
+            if error.warrants_event() {
+                publish(object, ctx, EventType::Warning, error.reason(), message).await;
+            }
             Ok(requeue_after_error(&error, object, ctx))
         }
     }
@@ -322,6 +324,7 @@ pub fn requeue_after_error<K: Managed>(error: &Error, object: &K, ctx: &Context)
             config.poll_initial,
             config.poll_max,
         )),
+        Recovery::Soon => Action::requeue(Duration::from_millis(100 + fastrand::u64(0..100))),
         Recovery::Resync => {
             Action::requeue(Context::jittered(policy::effective_resync(ctx, object)))
         }

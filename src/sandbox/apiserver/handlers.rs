@@ -15,6 +15,7 @@ use super::discovery;
 use super::error::ApiError;
 use super::openapi;
 use super::ops::{self, DeleteOptions, PatchRequest, Subresource, Target};
+use super::partial;
 use super::patch::PatchFormat;
 use super::protobuf;
 use super::route::{self, Route};
@@ -154,6 +155,7 @@ fn collection(
         Method::GET if is_true(params.get("watch")) => {
             let mut watch = watch_request(shared, params)?;
             watch.table = table_options(headers, params)?;
+            watch.metadata_only = watch.table.is_none() && partial::wanted(accept(headers));
             let body = Body::from_stream(watch::stream(Arc::clone(shared), target, watch));
             Ok((
                 StatusCode::OK,
@@ -178,6 +180,9 @@ fn collection(
                         table["metadata"]["continue"] = next.clone();
                     }
                     Ok(json(StatusCode::OK, &table))
+                }
+                None if partial::wanted(accept(headers)) => {
+                    Ok(json(StatusCode::OK, &partial::list(&list)))
                 }
                 None => Ok(json(StatusCode::OK, &list)),
             }
@@ -218,6 +223,9 @@ fn object(
                     StatusCode::OK,
                     &table::render(&target.served, std::slice::from_ref(&found), None, options),
                 ),
+                None if partial::wanted(accept(headers)) => {
+                    json(StatusCode::OK, &partial::object(&found))
+                }
                 None => json(StatusCode::OK, &found),
             });
         }
@@ -250,6 +258,11 @@ fn object(
         }
         _ => Err(ApiError::MethodNotAllowed),
     }?;
+    let result = if partial::wanted(accept(headers)) {
+        partial::object(&result)
+    } else {
+        result
+    };
     Ok(with_warnings(json(StatusCode::OK, &result), target))
 }
 
@@ -270,13 +283,17 @@ fn field_validation(params: &Params) -> Result<FieldValidation, ApiError> {
         .map_err(ApiError::BadRequest)
 }
 
-/// Table options when the client asks for a `Table` (`kubectl get`), `None` for plain JSON.
-fn table_options(headers: &HeaderMap, params: &Params) -> Result<Option<TableOptions>, ApiError> {
-    let accept = headers
+/// The request's `Accept` header ("" when absent).
+fn accept(headers: &HeaderMap) -> &str {
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !table::wanted(accept) {
+        .unwrap_or_default()
+}
+
+/// Table options when the client asks for a `Table` (`kubectl get`), `None` for plain JSON.
+fn table_options(headers: &HeaderMap, params: &Params) -> Result<Option<TableOptions>, ApiError> {
+    if !table::wanted(accept(headers)) {
         return Ok(None);
     }
     TableOptions::parse(params.get("includeObject").map(String::as_str))
@@ -388,5 +405,6 @@ fn watch_request(shared: &Shared, params: &Params) -> Result<WatchRequest, ApiEr
         timeout,
         selectors: selectors(params)?,
         table: None,
+        metadata_only: false,
     })
 }

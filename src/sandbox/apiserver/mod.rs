@@ -55,6 +55,7 @@ mod jsonpath;
 mod object;
 mod openapi;
 mod ops;
+mod partial;
 mod patch;
 mod protobuf;
 mod registry;
@@ -384,6 +385,15 @@ impl ApiServer {
         let resource = GroupResource::new(group, plural);
         self.shared
             .read(|state| state.list(&resource, None).cloned().collect())
+    }
+
+    /// How many objects of a resource (all namespaces, storage form) satisfy `test`: read in
+    /// place, without the copy [`Self::objects`] makes (what a frequent poll of a large
+    /// fleet needs).
+    pub fn count_objects(&self, group: &str, plural: &str, test: impl Fn(&Value) -> bool) -> usize {
+        let resource = GroupResource::new(group, plural);
+        self.shared
+            .read(|state| state.list(&resource, None).filter(|o| test(o)).count())
     }
 
     /// One object in storage form; `namespace` is `None` for cluster-scoped resources.

@@ -45,6 +45,11 @@ pub struct VersionDef {
     /// The CRD's `openAPIV3Schema`: objects are pruned, defaulted and validated against it.
     /// `None` for built-ins (not validated) and CRDs without a schema.
     pub schema: Option<Arc<Value>>,
+    /// `schema` without the CEL rules under `spec`, for updates that leave the spec as it
+    /// was (status writes, finalizer and label changes): the spec passed them when it was
+    /// written, and a 1.30+ server ratchets validation of unchanged fields, so evaluating
+    /// them again (most of the cost of a status write) can only repeat the verdict.
+    pub schema_for_unchanged_spec: Option<Arc<Value>>,
 }
 
 impl VersionDef {
@@ -55,6 +60,7 @@ impl VersionDef {
             status_subresource: false,
             columns: Vec::new(),
             schema: None,
+            schema_for_unchanged_spec: None,
         }
     }
 }
@@ -197,6 +203,9 @@ impl ResourceDef {
                         name: v.name.clone(),
                         status_subresource: status,
                         columns,
+                        schema_for_unchanged_spec: schema
+                            .as_deref()
+                            .map(|s| Arc::new(super::validation::without_spec_rules(s))),
                         schema,
                     },
                 )

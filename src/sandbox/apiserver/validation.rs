@@ -608,6 +608,26 @@ fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
+/// `schema` with every `x-kubernetes-validations` under `properties.spec` removed (the
+/// rules at the root, which may compare spec and status, are kept).
+pub fn without_spec_rules(schema: &Value) -> Value {
+    fn strip(node: &mut Value) {
+        match node {
+            Value::Object(map) => {
+                map.remove("x-kubernetes-validations");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut out = schema.clone();
+    if let Some(spec) = out.pointer_mut("/properties/spec") {
+        strip(spec);
+    }
+    out
+}
+
 /// The compiled form of `schema`, from the per-thread cache (at most 16 schemas are kept).
 fn compiled(schema: &Value) -> std::rc::Rc<CompiledSchema> {
     let address = std::ptr::from_ref(schema) as usize;
@@ -699,6 +719,28 @@ mod tests {
                 "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
             },
         })
+    }
+
+    #[test]
+    fn schema_for_an_unchanged_spec_keeps_only_the_rules_outside_spec() {
+        let mut full = schema();
+        full["x-kubernetes-validations"] =
+            json!([{"rule": "!has(self.status) || has(self.spec)", "message": "root"}]);
+        full["properties"]["spec"]["properties"]["items"]["items"]["x-kubernetes-validations"] =
+            json!([{"rule": "self.name != ''", "message": "nested"}]);
+        let reduced = without_spec_rules(&full);
+        let text = reduced.to_string();
+        assert!(!text.contains("minScale must not exceed") && !text.contains("nested"));
+        assert_eq!(reduced["x-kubernetes-validations"][0]["message"], "root");
+        // Everything else is as it was.
+        assert_eq!(
+            reduced["properties"]["spec"]["properties"]["image"],
+            full["properties"]["spec"]["properties"]["image"]
+        );
+        assert_eq!(
+            reduced["properties"]["status"],
+            full["properties"]["status"]
+        );
     }
 
     fn causes(obj: Value, old: Option<&Value>) -> Vec<(String, String)> {

@@ -41,6 +41,8 @@ pub struct WatchRequest {
     /// Send each object as a one-row `Table` (`kubectl get -w`); the first one carries the
     /// column definitions.
     pub table: Option<TableOptions>,
+    /// Send each object as `PartialObjectMetadata` (a metadata-only watch).
+    pub metadata_only: bool,
 }
 
 /// What the watch loop does next.
@@ -67,6 +69,7 @@ pub fn stream(
         let api_version = target.served.api_version();
         let resource = target.served.def.storage_resource();
         let mut table = req.table;
+        let metadata_only = req.metadata_only;
         let served = target.served.clone();
         let mut encode = move |kind: &str, obj: &Value| match table.as_mut() {
             Some(options) => {
@@ -75,6 +78,7 @@ pub fn stream(
                 options.no_headers = true;
                 line(kind, &rendered)
             }
+            None if metadata_only => line(kind, &super::partial::object(obj)),
             None => line(kind, obj),
         };
 

@@ -119,8 +119,16 @@ impl Target {
     /// Prunes, defaults and validates a custom resource (served form) against its CRD's
     /// schema; other resources pass unchanged. `old` is the current object on updates.
     fn admit(&self, name: &str, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
-        let Some(schema) = self.served.version_def().and_then(|v| v.schema.clone()) else {
+        let Some(version) = self.served.version_def() else {
             return Ok(());
+        };
+        let spec_unchanged = old.is_some_and(|old| old.get("spec") == obj.get("spec"));
+        let schema = match &version.schema_for_unchanged_spec {
+            Some(schema) if spec_unchanged => schema.clone(),
+            _ => match &version.schema {
+                Some(schema) => schema.clone(),
+                None => return Ok(()),
+            },
         };
         let def = &self.served.def;
         match validation::admit(&schema, obj, old, self.field_validation) {

@@ -154,7 +154,8 @@ pub enum Recovery {
     /// Look again at the object's resync period.
     Resync,
     /// Our copy of the object was behind the API server (a write's precondition failed):
-    /// the watch brings the current one at once, so look again shortly, without backoff.
+    /// the watch brings the current one at once, so look again shortly (backoff from
+    /// 100 ms instead of 1 s).
     Soon,
 }
 

@@ -324,7 +324,13 @@ pub fn requeue_after_error<K: Managed>(error: &Error, object: &K, ctx: &Context)
             config.poll_initial,
             config.poll_max,
         )),
-        Recovery::Soon => Action::requeue(Duration::from_millis(100 + fastrand::u64(0..100))),
+        // The watch brings the current copy at once: retry shortly, but back off should the
+        // conflict persist (another writer racing us), so it never becomes a tight loop.
+        Recovery::Soon => Action::requeue(ctx.backoff.next(
+            key,
+            Duration::from_millis(100),
+            config.retry_max,
+        )),
         Recovery::Resync => {
             Action::requeue(Context::jittered(policy::effective_resync(ctx, object)))
         }

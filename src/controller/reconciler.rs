@@ -188,6 +188,8 @@ where
         })
         .await;
     metrics.reconciled(K::KIND, label, started.elapsed());
+    // Inside kube-runtime's span, which names the object and why it was reconciled.
+    tracing::debug!(kind = K::KIND, result = label, elapsed = ?started.elapsed(), "reconciled");
     result
 }
 

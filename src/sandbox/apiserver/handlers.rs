@@ -232,7 +232,9 @@ fn object(
         Method::PUT => {
             shared.count_write();
             let obj = parse_body(headers, body)?;
-            shared.write(|s| ops::replace(s, target, name, sub, obj, dry_run))
+            update_optimistically(shared, target, name, |old| {
+                ops::prepare_replace(target, old, sub, obj.clone(), dry_run)
+            })
         }
         Method::PATCH => {
             shared.count_write();
@@ -248,7 +250,13 @@ fn object(
                 field_manager: params.get("fieldManager").map(String::as_str),
                 force: is_true(params.get("force")),
             };
-            shared.write(|s| ops::patch(s, target, name, sub, patch, dry_run))
+            if format == PatchFormat::Apply {
+                shared.write(|s| ops::patch(s, target, name, sub, patch, dry_run))
+            } else {
+                update_optimistically(shared, target, name, |old| {
+                    ops::prepare_patch(target, name, old, sub, patch, dry_run)
+                })
+            }
         }
         Method::DELETE if sub == Subresource::Main => {
             shared.count_write();
@@ -264,6 +272,39 @@ fn object(
         result
     };
     Ok(with_warnings(json(StatusCode::OK, &result), target))
+}
+
+/// An update as the real server's `GuaranteedUpdate` does it: read the stored object, prepare
+/// the new one without the lock (patching and admission, the costly part, then run on every
+/// core), and commit only if the object did not change meanwhile; else start again from the
+/// newer copy. After a few lost races the update runs under the lock, so it always ends.
+fn update_optimistically(
+    shared: &Arc<Shared>,
+    target: &Target,
+    name: &str,
+    prepare: impl Fn(&Value) -> Result<ops::Prepared, ApiError>,
+) -> Result<Value, ApiError> {
+    const OPTIMISTIC_ATTEMPTS: usize = 4;
+    for _ in 0..OPTIMISTIC_ATTEMPTS {
+        target.warnings.borrow_mut().clear();
+        let old = shared.read(|s| ops::stored(s, target, name))?;
+        let prepared = match prepare(&old)? {
+            ops::Prepared::Answer(answer) => return Ok(answer),
+            commit => commit,
+        };
+        let committed = shared.write(|s| {
+            ops::unchanged(s, target, name, &old).then(|| ops::finish(s, target, prepared))
+        });
+        if let Some(result) = committed {
+            return Ok(result);
+        }
+    }
+    target.warnings.borrow_mut().clear();
+    shared.write(|s| {
+        let old = ops::stored(s, target, name)?;
+        let prepared = prepare(&old)?;
+        Ok(ops::finish(s, target, prepared))
+    })
 }
 
 /// Adds one `Warning: 299 - "..."` header per warning the request collected.

@@ -2,7 +2,9 @@
 //!
 //! These functions hold the API semantics: server-set metadata, optimistic concurrency,
 //! status-subresource separation, generation bumps, finalizers and deletion. They run with the
-//! state lock held and never block.
+//! state lock held and never block, except the `prepare_*` halves of PUT and PATCH, which
+//! run without it on a copy of the stored object (as the real server's optimistic
+//! `GuaranteedUpdate`): admission, the costly part of a write, then runs on every core.
 
 mod create;
 mod delete;
@@ -22,7 +24,24 @@ use super::validation::{self, FieldValidation, Rejection};
 
 pub use create::create;
 pub use delete::{delete, delete_collection};
-pub use update::{patch, replace};
+pub use update::{Prepared, finish, patch, prepare_patch, prepare_replace, replace};
+
+/// A copy of the stored form of the addressed object.
+pub fn stored(state: &State, target: &Target, name: &str) -> Result<Value, ApiError> {
+    target.stored(state, name)
+}
+
+/// Whether the addressed object is still `read` (same resourceVersion): a prepared update
+/// of `read` may then be committed.
+pub fn unchanged(state: &State, target: &Target, name: &str, read: &Value) -> bool {
+    let resource = target.served.def.storage_resource();
+    state
+        .get(&resource, &target.key(name))
+        .is_some_and(|current| {
+            current.pointer("/metadata/resourceVersion")
+                == read.pointer("/metadata/resourceVersion")
+        })
+}
 
 /// Which part of an object a request addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,16 @@ use super::{
     copy_top_level,
 };
 
+/// What an update computed from the stored object it read (see [`prepare_replace`] and
+/// [`prepare_patch`]): the work before the commit, which needs no lock.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Nothing to store: a no-op write or a dry run; this is the answer.
+    Answer(Value),
+    /// The new object, in storage form, to store in place of the one read.
+    Commit(Value),
+}
+
 /// PUT on an object or its status.
 pub fn replace(
     state: &mut State,
@@ -28,7 +38,19 @@ pub fn replace(
     dry_run: bool,
 ) -> Result<Value, ApiError> {
     let old = target.stored(state, name)?;
-    commit_update(state, target, &old, body, sub, Via::Update, dry_run)
+    let prepared = prepare_replace(target, &old, sub, body, dry_run)?;
+    Ok(finish(state, target, prepared))
+}
+
+/// PUT, up to the commit: `old` is the stored object the body replaces.
+pub fn prepare_replace(
+    target: &Target,
+    old: &Value,
+    sub: Subresource,
+    body: Value,
+    dry_run: bool,
+) -> Result<Prepared, ApiError> {
+    prepare_update(target, old, body, sub, Via::Update, dry_run)
 }
 
 /// PATCH on an object or its status. Server-side apply creates a missing object.
@@ -40,20 +62,34 @@ pub fn patch(
     req: PatchRequest<'_>,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
-    let resource = target.served.def.storage_resource();
-    let existing = state.get(&resource, &target.key(name)).cloned();
-    match req.format {
+    if req.format == PatchFormat::Apply {
+        let resource = target.served.def.storage_resource();
+        let existing = state.get(&resource, &target.key(name)).cloned();
+        return server_side_apply(state, target, name, sub, req, existing, dry_run);
+    }
+    let old = target.stored(state, name)?;
+    let prepared = prepare_patch(target, name, &old, sub, req, dry_run)?;
+    Ok(finish(state, target, prepared))
+}
+
+/// A JSON, merge or strategic merge PATCH, up to the commit: `old` is the stored object
+/// patched. (Server-side apply, which may create, goes through [`patch`].)
+pub fn prepare_patch(
+    target: &Target,
+    name: &str,
+    old: &Value,
+    sub: Subresource,
+    req: PatchRequest<'_>,
+    dry_run: bool,
+) -> Result<Prepared, ApiError> {
+    let candidate = match req.format {
         PatchFormat::Json => {
-            let old = existing.ok_or_else(|| target.not_found(name))?;
-            let candidate =
-                apply_json_patch(&target.present(&old), req.body).map_err(|e| match e {
-                    JsonPatchError::Malformed(m) => ApiError::BadRequest(m),
-                    other => target.invalid(name, other.to_string()),
-                })?;
-            commit_update(state, target, &old, candidate, sub, Via::Update, dry_run)
+            apply_json_patch(&target.present(old), req.body).map_err(|e| match e {
+                JsonPatchError::Malformed(m) => ApiError::BadRequest(m),
+                other => target.invalid(name, other.to_string()),
+            })?
         }
         PatchFormat::Merge | PatchFormat::Strategic => {
-            let old = existing.ok_or_else(|| target.not_found(name))?;
             let patch: Value = serde_json::from_slice(req.body)
                 .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?;
             if !patch.is_object() {
@@ -61,16 +97,38 @@ pub fn patch(
                     "a merge patch must be a JSON object".to_owned(),
                 ));
             }
-            let current = target.present(&old);
-            let candidate = if req.format == PatchFormat::Strategic {
+            let current = target.present(old);
+            if req.format == PatchFormat::Strategic {
                 apply_strategic_merge_patch(&current, &patch)
             } else {
                 apply_merge_patch(&current, &patch)
-            };
-            commit_update(state, target, &old, candidate, sub, Via::Update, dry_run)
+            }
         }
-        PatchFormat::Apply => server_side_apply(state, target, name, sub, req, existing, dry_run),
+        PatchFormat::Apply => {
+            return Err(ApiError::BadRequest(
+                "server-side apply is not prepared outside the store".to_owned(),
+            ));
+        }
+    };
+    prepare_update(target, old, candidate, sub, Via::Update, dry_run)
+}
+
+/// Stores a prepared update (the caller holds the lock and has checked that the object read
+/// is still the stored one).
+pub fn finish(state: &mut State, target: &Target, prepared: Prepared) -> Value {
+    let new = match prepared {
+        Prepared::Answer(answer) => return answer,
+        Prepared::Commit(new) => new,
+    };
+    let resource = target.served.def.storage_resource();
+    if is_deleting(&new) && finalizers(&new).is_empty() {
+        let removed = state.remove_as(&resource, new);
+        builtin::after_commit(state, &resource, Committed::Removed(&removed));
+        return target.present(&removed);
     }
+    let stored = state.put(&resource, new);
+    builtin::after_commit(state, &resource, Committed::Stored(&stored));
+    target.present(&stored)
 }
 
 fn server_side_apply(
@@ -135,7 +193,8 @@ fn server_side_apply(
             }
             let candidate =
                 apply::apply(&target.present(&old), &config, &apply_req).map_err(to_conflict)?;
-            commit_update(state, target, &old, candidate, sub, Via::Apply, dry_run)
+            let prepared = prepare_update(target, &old, candidate, sub, Via::Apply, dry_run)?;
+            Ok(finish(state, target, prepared))
         }
         None if sub == Subresource::Status => Err(target.not_found(name)),
         None => {
@@ -164,16 +223,16 @@ fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid apply body: {e}")))
 }
 
-/// Shared end of PUT and PATCH: checks, subresource separation, generation, commit.
-fn commit_update(
-    state: &mut State,
+/// Shared part of PUT and PATCH before the commit: checks, subresource separation,
+/// admission, generation.
+fn prepare_update(
     target: &Target,
     stored_old: &Value,
     candidate: Value,
     sub: Subresource,
     via: Via,
     dry_run: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Prepared, ApiError> {
     let def = &target.served.def;
     // Work on the object as the client sees it; convert back to storage form at the end.
     let old = &target.present(stored_old);
@@ -255,7 +314,7 @@ fn commit_update(
 
     if new == *stored_old {
         // A no-op write: the real server neither bumps resourceVersion nor emits an event.
-        return Ok(old.clone());
+        return Ok(Prepared::Answer(old.clone()));
     }
     if def.tracks_generation
         && spec_view(stored_old, target.served.status_subresource)
@@ -264,15 +323,7 @@ fn commit_update(
         bump_generation(&mut new);
     }
     if dry_run {
-        return Ok(target.present(&new));
+        return Ok(Prepared::Answer(target.present(&new)));
     }
-    let resource = def.storage_resource();
-    if is_deleting(&new) && finalizers(&new).is_empty() {
-        let removed = state.remove_as(&resource, new);
-        builtin::after_commit(state, &resource, Committed::Removed(&removed));
-        return Ok(target.present(&removed));
-    }
-    let stored = state.put(&resource, new);
-    builtin::after_commit(state, &resource, Committed::Stored(&stored));
-    Ok(target.present(&stored))
+    Ok(Prepared::Commit(new))
 }

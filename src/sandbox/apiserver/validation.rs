@@ -10,6 +10,7 @@
 //! rules only; a rule kube's CEL cannot compile or evaluate is skipped with a log line.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use kube::core::cel::{CompiledSchema, ErrorKind, Validator, apply_defaults, cel, compile_schema};
 use serde_json::{Map, Value};
@@ -75,7 +76,7 @@ pub enum Rejection {
 /// `old` is the stored object on updates (for CEL transition rules). Returns the warnings
 /// to send back.
 pub fn admit(
-    schema: &Value,
+    schema: &Arc<Value>,
     obj: &mut Value,
     old: Option<&Value>,
     mode: FieldValidation,
@@ -573,8 +574,9 @@ thread_local! {
     /// kube's CEL validator (all Kubernetes CEL functions registered once per thread).
     static VALIDATOR: Validator = Validator::new();
     /// Each schema's CEL rules, compiled once per thread (parsing a rule costs far more than
-    /// evaluating it); keyed by the schema's address and checked against a copy of it.
-    static COMPILED: RefCell<Vec<(usize, Value, std::rc::Rc<CompiledSchema>)>> =
+    /// evaluating it); keyed by the shared schema itself, which the entry keeps alive, so a
+    /// lookup compares pointers, not whole schemas.
+    static COMPILED: RefCell<Vec<(Arc<Value>, std::rc::Rc<CompiledSchema>)>> =
         const { RefCell::new(Vec::new()) };
     /// `value.matches(pattern)`, compiled once per thread; used for `pattern` so that schema
     /// patterns use the same RE2-style regex engine as CEL rules.
@@ -629,28 +631,23 @@ pub fn without_spec_rules(schema: &Value) -> Value {
 }
 
 /// The compiled form of `schema`, from the per-thread cache (at most 16 schemas are kept).
-fn compiled(schema: &Value) -> std::rc::Rc<CompiledSchema> {
-    let address = std::ptr::from_ref(schema) as usize;
+fn compiled(schema: &Arc<Value>) -> std::rc::Rc<CompiledSchema> {
     COMPILED.with(|cell| {
         let mut cache = cell.borrow_mut();
-        if let Some((_, _, compiled)) = cache
-            .iter()
-            .find(|(at, copy, _)| *at == address && copy == schema)
-        {
+        if let Some((_, compiled)) = cache.iter().find(|(kept, _)| Arc::ptr_eq(kept, schema)) {
             return compiled.clone();
         }
         let compiled = std::rc::Rc::new(compile_schema(schema));
-        cache.retain(|(at, _, _)| *at != address);
         if cache.len() >= 16 {
             cache.remove(0);
         }
-        cache.push((address, schema.clone(), compiled.clone()));
+        cache.push((Arc::clone(schema), compiled.clone()));
         compiled
     })
 }
 
 /// The CEL rules' failures as causes.
-fn cel_causes(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+fn cel_causes(schema: &Arc<Value>, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
     let compiled = compiled(schema);
     let result = VALIDATOR.with(|validator| validator.validate_compiled(&compiled, obj, old));
     let Err(errors) = result else {
@@ -745,7 +742,7 @@ mod tests {
 
     fn causes(obj: Value, old: Option<&Value>) -> Vec<(String, String)> {
         let mut obj = obj;
-        match admit(&schema(), &mut obj, old, FieldValidation::Warn) {
+        match admit(&Arc::new(schema()), &mut obj, old, FieldValidation::Warn) {
             Ok(_) => Vec::new(),
             Err(Rejection::Invalid(causes)) => {
                 causes.into_iter().map(|c| (c.field, c.message)).collect()
@@ -761,14 +758,24 @@ mod tests {
                          "status": {"anything": true}});
         let mut strict = obj.clone();
         assert_eq!(
-            admit(&schema(), &mut strict, None, FieldValidation::Strict),
+            admit(
+                &Arc::new(schema()),
+                &mut strict,
+                None,
+                FieldValidation::Strict
+            ),
             Err(Rejection::UnknownFields(vec![
                 "spec.bogus".into(),
                 "spec.items[0].extra".into()
             ]))
         );
         let mut warned = obj.clone();
-        let warnings = admit(&schema(), &mut warned, None, FieldValidation::Warn);
+        let warnings = admit(
+            &Arc::new(schema()),
+            &mut warned,
+            None,
+            FieldValidation::Warn,
+        );
         assert_eq!(
             warnings,
             Ok(vec![
@@ -781,7 +788,12 @@ mod tests {
         assert_eq!(warned["metadata"]["name"], "a");
         let mut ignored = obj;
         assert_eq!(
-            admit(&schema(), &mut ignored, None, FieldValidation::Ignore),
+            admit(
+                &Arc::new(schema()),
+                &mut ignored,
+                None,
+                FieldValidation::Ignore
+            ),
             Ok(vec![])
         );
     }
@@ -790,7 +802,7 @@ mod tests {
     fn defaults_fill_missing_and_null_fields() {
         let mut obj = json!({"spec": {"image": "i", "policy": null, "port": null}});
         assert_eq!(
-            admit(&schema(), &mut obj, None, FieldValidation::Strict),
+            admit(&Arc::new(schema()), &mut obj, None, FieldValidation::Strict),
             Ok(vec![])
         );
         assert_eq!(obj["spec"]["policy"], "Delete");

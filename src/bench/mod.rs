@@ -219,6 +219,8 @@ fn ready_count(server: &ApiServer, plural: &str) -> usize {
 struct Operator {
     child: Child,
     admin: std::net::SocketAddr,
+    /// Reads its /metrics.
+    metrics: reqwest::Client,
 }
 
 impl Operator {
@@ -261,7 +263,15 @@ impl Operator {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        Ok(Self { child, admin })
+        let metrics = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| BenchError::Setup(e.to_string()))?;
+        Ok(Self {
+            child,
+            admin,
+            metrics,
+        })
     }
 
     /// Peak resident set size (VmHWM) so far, in MiB.
@@ -283,36 +293,30 @@ impl Operator {
 
     /// Sum of `reconciles_total` from the operator's /metrics.
     async fn reconciles(&self) -> f64 {
-        reconciles_at(self.admin).await
+        reconciles_with(&self.metrics, self.admin).await
     }
 }
 
+/// The prefix of the operator's `reconciles_total` series.
+const RECONCILES_TOTAL: &str = "scaleway_serverless_operator_reconciles_total{";
+
 /// Sum of `reconciles_total` from the /metrics of the operator listening on `admin` (0 while
 /// it is not up yet).
-async fn reconciles_at(admin: std::net::SocketAddr) -> f64 {
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    else {
-        return 0.0;
-    };
-    reconciles_with(&client, admin).await
-}
-
 async fn reconciles_with(client: &reqwest::Client, admin: std::net::SocketAddr) -> f64 {
-    let Ok(response) = client.get(format!("http://{admin}/metrics")).send().await else {
-        return 0.0;
-    };
-    let text = response.text().await.unwrap_or_default();
-    text.lines()
-        .filter(|l| l.starts_with("scaleway_serverless_operator_reconciles_total{"))
+    metric_lines(client, admin, RECONCILES_TOTAL)
+        .await
+        .iter()
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
 
 /// The lines of the operator's /metrics that start with `prefix`.
-async fn metric_lines(admin: std::net::SocketAddr, prefix: &str) -> Vec<String> {
-    let Ok(response) = reqwest::get(format!("http://{admin}/metrics")).await else {
+async fn metric_lines(
+    client: &reqwest::Client,
+    admin: std::net::SocketAddr,
+    prefix: &str,
+) -> Vec<String> {
+    let Ok(response) = client.get(format!("http://{admin}/metrics")).send().await else {
         return Vec::new();
     };
     let text = response.text().await.unwrap_or_default();
@@ -348,11 +352,11 @@ fn cpu_seconds(pid: &str) -> f64 {
 /// every 10 ms (the ready count below is polled far less often at large N, which would
 /// round this up to its interval).
 fn watch_first_reconcile(
-    admin: std::net::SocketAddr,
+    operator: &Operator,
     started: Instant,
 ) -> tokio::task::JoinHandle<Duration> {
+    let (client, admin) = (operator.metrics.clone(), operator.admin);
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
         loop {
             if reconciles_with(&client, admin).await > 0.0 {
                 return started.elapsed();
@@ -392,7 +396,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let harness_cpu_before = cpu_seconds("self");
     let started = Instant::now();
     let operator = Operator::spawn(&config, &kubeconfig_path, &emulator)?;
-    let first_reconcile = watch_first_reconcile(operator.admin, started);
+    let first_reconcile = watch_first_reconcile(&operator, started);
     let mut namespaces_at = None;
     // Counting Ready objects reads each in place, under the API server's lock: every 20 ms
     // at 1,000 objects, every 200 ms at 10,000, so the count neither stalls the server's
@@ -446,12 +450,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let reconciles = operator.reconciles().await;
     if trace {
         // Reconciles by kind and result: where the work went.
-        for line in metric_lines(
-            operator.admin,
-            "scaleway_serverless_operator_reconciles_total{",
-        )
-        .await
-        {
+        for line in metric_lines(&operator.metrics, operator.admin, RECONCILES_TOTAL).await {
             eprintln!("{line}");
         }
     }

@@ -251,7 +251,7 @@ fn object(
                 force: is_true(params.get("force")),
             };
             if format == PatchFormat::Apply {
-                shared.write(|s| ops::patch(s, target, name, sub, patch, dry_run))
+                shared.write(|s| ops::server_side_apply(s, target, name, sub, patch, dry_run))
             } else {
                 update_optimistically(shared, target, name, |old| {
                     ops::prepare_patch(target, name, old, sub, patch, dry_run)
@@ -287,13 +287,15 @@ fn update_optimistically(
     const OPTIMISTIC_ATTEMPTS: usize = 4;
     for _ in 0..OPTIMISTIC_ATTEMPTS {
         target.warnings.borrow_mut().clear();
-        let old = shared.read(|s| ops::stored(s, target, name))?;
+        let old = shared.read(|s| target.stored(s, name))?;
         let prepared = match prepare(&old)? {
             ops::Prepared::Answer(answer) => return Ok(answer),
             commit => commit,
         };
         let committed = shared.write(|s| {
-            ops::unchanged(s, target, name, &old).then(|| ops::finish(s, target, prepared))
+            target
+                .unchanged(s, name, &old)
+                .then(|| ops::finish(s, target, prepared))
         });
         if let Some(result) = committed {
             return Ok(result);
@@ -301,7 +303,7 @@ fn update_optimistically(
     }
     target.warnings.borrow_mut().clear();
     shared.write(|s| {
-        let old = ops::stored(s, target, name)?;
+        let old = target.stored(s, name)?;
         let prepared = prepare(&old)?;
         Ok(ops::finish(s, target, prepared))
     })

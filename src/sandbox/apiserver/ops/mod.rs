@@ -24,24 +24,7 @@ use super::validation::{self, FieldValidation, Rejection};
 
 pub use create::create;
 pub use delete::{delete, delete_collection};
-pub use update::{Prepared, finish, patch, prepare_patch, prepare_replace, replace};
-
-/// A copy of the stored form of the addressed object.
-pub fn stored(state: &State, target: &Target, name: &str) -> Result<Value, ApiError> {
-    target.stored(state, name)
-}
-
-/// Whether the addressed object is still `read` (same resourceVersion): a prepared update
-/// of `read` may then be committed.
-pub fn unchanged(state: &State, target: &Target, name: &str, read: &Value) -> bool {
-    let resource = target.served.def.storage_resource();
-    state
-        .get(&resource, &target.key(name))
-        .is_some_and(|current| {
-            current.pointer("/metadata/resourceVersion")
-                == read.pointer("/metadata/resourceVersion")
-        })
-}
+pub use update::{Prepared, finish, prepare_patch, prepare_replace, replace, server_side_apply};
 
 /// Which part of an object a request addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +109,20 @@ impl Target {
         self.served.present(obj)
     }
 
-    /// The stored form of the addressed object.
-    fn stored(&self, state: &State, name: &str) -> Result<Value, ApiError> {
+    /// Whether the addressed object is still `read` (same resourceVersion): a prepared update
+    /// of `read` may then be committed.
+    pub fn unchanged(&self, state: &State, name: &str, read: &Value) -> bool {
+        let resource = self.served.def.storage_resource();
+        state
+            .get(&resource, &self.key(name))
+            .is_some_and(|current| {
+                current.pointer("/metadata/resourceVersion")
+                    == read.pointer("/metadata/resourceVersion")
+            })
+    }
+
+    /// A copy of the stored form of the addressed object.
+    pub fn stored(&self, state: &State, name: &str) -> Result<Value, ApiError> {
         let resource = self.served.def.storage_resource();
         state
             .get(&resource, &self.key(name))

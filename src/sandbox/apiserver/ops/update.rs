@@ -53,27 +53,8 @@ pub fn prepare_replace(
     prepare_update(target, old, body, sub, Via::Update, dry_run)
 }
 
-/// PATCH on an object or its status. Server-side apply creates a missing object.
-pub fn patch(
-    state: &mut State,
-    target: &Target,
-    name: &str,
-    sub: Subresource,
-    req: PatchRequest<'_>,
-    dry_run: bool,
-) -> Result<Value, ApiError> {
-    if req.format == PatchFormat::Apply {
-        let resource = target.served.def.storage_resource();
-        let existing = state.get(&resource, &target.key(name)).cloned();
-        return server_side_apply(state, target, name, sub, req, existing, dry_run);
-    }
-    let old = target.stored(state, name)?;
-    let prepared = prepare_patch(target, name, &old, sub, req, dry_run)?;
-    Ok(finish(state, target, prepared))
-}
-
 /// A JSON, merge or strategic merge PATCH, up to the commit: `old` is the stored object
-/// patched. (Server-side apply, which may create, goes through [`patch`].)
+/// patched. (Server-side apply, which may create, runs under the lock: [`server_side_apply`].)
 pub fn prepare_patch(
     target: &Target,
     name: &str,
@@ -106,7 +87,7 @@ pub fn prepare_patch(
         }
         PatchFormat::Apply => {
             return Err(ApiError::BadRequest(
-                "server-side apply is not prepared outside the store".to_owned(),
+                "server-side apply is not prepared outside the store lock".to_owned(),
             ));
         }
     };
@@ -131,15 +112,18 @@ pub fn finish(state: &mut State, target: &Target, prepared: Prepared) -> Value {
     target.present(&stored)
 }
 
-fn server_side_apply(
+/// PATCH with server-side apply (simplified), on an object or its status: creates a missing
+/// object, so it runs with the state lock held.
+pub fn server_side_apply(
     state: &mut State,
     target: &Target,
     name: &str,
     sub: Subresource,
     req: PatchRequest<'_>,
-    existing: Option<Value>,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
+    let resource = target.served.def.storage_resource();
+    let existing = state.get(&resource, &target.key(name)).cloned();
     let manager = req.field_manager.filter(|m| !m.is_empty()).ok_or_else(|| {
         target.invalid(
             name,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 
@@ -10,7 +9,7 @@ use crate::admin::{self, AdminState};
 use crate::cli::RunArgs;
 use crate::controller::clients::ClientPool;
 use crate::controller::{self, Context, OperatorConfig, Scope};
-use crate::lease::{self, LeaseSettings};
+use crate::lease::{LeaderElector, LeaseSettings};
 use crate::scaleway::{ClientConfig, Credentials, RateLimiter, SecretString, check_region};
 use kube::Api;
 
@@ -91,40 +90,42 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     // Ready means able to work: a standby waiting for the Lease is ready too, so rolling
     // updates and `helm --wait` proceed while only the leader reconciles.
     ready.store(true, Ordering::SeqCst);
-    let mut lease_to_release = None;
-    let lease_lost = if args.leader_elect {
-        let settings = LeaseSettings {
-            name: args.lease_name,
-            namespace: args.lease_namespace.clone(),
-            holder: args
-                .pod_name
+    let mut leading = None;
+    if args.leader_elect {
+        let settings = LeaseSettings::with_defaults(
+            args.lease_name,
+            args.lease_namespace.clone(),
+            args.pod_name
                 .unwrap_or_else(|| format!("scaleway-serverless-operator-{}", fastrand::u32(..))),
-            duration: Duration::from_secs(15),
-            renew_every: Duration::from_secs(5),
-        };
+        );
         let leases: Api<Lease> = Api::namespaced(kube, &args.lease_namespace);
+        let mut elector = LeaderElector::new(leases.clone(), settings.clone());
         tokio::select! {
-            () = lease::acquire(&leases, &settings) => {}
+            () = elector.acquire() => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-        lease_to_release = Some((leases.clone(), settings.clone()));
-        Some(tokio::spawn(async move {
-            lease::hold(&leases, &settings).await
-        }))
-    } else {
-        None
-    };
+        // Renewals run in a task of their own, so that busy controllers cannot delay them.
+        let held = tokio::spawn(async move { elector.hold().await });
+        leading = Some((held, LeaderElector::new(leases, settings)));
+    }
 
     let controllers = controller::run(ctx, scope);
-    let outcome = match lease_lost {
-        Some(lost) => tokio::select! {
+    let outcome = match leading.as_mut() {
+        // Leading ends when the Lease is lost: the controllers are dropped mid-flight (every
+        // step is idempotent), before a standby may start.
+        Some((held, _)) => tokio::select! {
             result = controllers => result.map_err(RunError::from),
-            _ = lost => Err(RunError::Config("lost the leader lease; exiting so that Kubernetes restarts this replica".into())),
+            lost = held => Err(RunError::Config(format!(
+                "lost the leader lease ({}); exiting so that Kubernetes restarts this replica",
+                lost.map_or_else(|e| e.to_string(), |lost| format!("{lost:?}"))
+            ))),
         },
         None => controllers.await.map_err(RunError::from),
     };
-    if let Some((leases, settings)) = lease_to_release {
-        lease::release(&leases, &settings).await;
+    if let Some((held, releaser)) = leading {
+        held.abort();
+        let _ = held.await;
+        releaser.release().await;
     }
     admin.abort();
     outcome

@@ -833,10 +833,20 @@ async fn two_replicas_with_leader_election_and_a_failover() {
     h.start_replica(Some(lease_settings("pod-b")));
     create_fleet(&h, &CONTAINERS, &TRIGGERS).await;
     assert_invariants(&h, &Expect::default(), "leader a").await;
+    let transitions = leases
+        .get("scaleway-serverless-operator")
+        .await
+        .ok()
+        .and_then(|l| l.spec)
+        .and_then(|s| s.lease_transitions);
     assert_eq!(
-        h.replicas[0].ctx.clients.stats().total(),
-        0,
-        "the standby made no Scaleway call"
+        (
+            transitions,
+            h.replicas[0].ctx.clients.stats().total(),
+            h.operator.is_finished()
+        ),
+        (Some(0), 0, false),
+        "pod-a kept the Lease and kept running; the standby made no Scaleway call"
     );
 
     // The leader dies without releasing: the standby takes over once the Lease expires.

@@ -20,7 +20,7 @@ use scaleway_emulator::{Emulator, EmulatorConfig, Faults, RunningEmulator};
 use scaleway_serverless_operator::controller::clients::ClientPool;
 use scaleway_serverless_operator::controller::{self, Context, OperatorConfig, Scope};
 use scaleway_serverless_operator::crd::{self, ServerlessContainer};
-use scaleway_serverless_operator::lease::{self, LeaseSettings};
+use scaleway_serverless_operator::lease::{LeaderElector, LeaseSettings};
 use scaleway_serverless_operator::sandbox::apiserver::{ApiServer, RunningApiServer};
 use scaleway_serverless_operator::scaleway::{Client, ClientConfig, SecretString};
 
@@ -201,19 +201,32 @@ fn spawn_operator(
             }
             return;
         };
-        // As `run_cmd` does: wait for the Lease, run while it is held.
+        // As `run_cmd` does: wait for the Lease, run while it is held (renewals in a task
+        // of their own).
         let leases: Api<Lease> = Api::namespaced(kube, &settings.namespace);
-        lease::acquire(&leases, &settings).await;
+        let mut elector = LeaderElector::new(leases, settings);
+        elector.acquire().await;
+        let mut held = AbortOnDrop(tokio::spawn(async move { elector.hold().await }));
         tokio::select! {
             result = controller::run(operator_ctx, Scope::Cluster) => {
                 if let Err(error) = result {
                     panic!("controllers stopped: {error}");
                 }
             }
-            () = lease::hold(&leases, &settings) => {}
+            _ = &mut held.0 => {}
         }
     });
     Operator { ctx, task }
+}
+
+/// Aborts its task when dropped: renewals stop when the replica is killed (the harness
+/// aborts the replica's task, which drops this guard).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What the [`Saboteur`] does to the requests it picks.
@@ -392,7 +405,10 @@ pub fn lease_settings(holder: &str) -> LeaseSettings {
         name: "scaleway-serverless-operator".into(),
         namespace: NS.into(),
         holder: holder.into(),
-        duration: Duration::from_secs(1),
+        // Long enough that a loaded CI machine does not stall the leader past its renew
+        // deadline (that happened with a 1 s lease: the standby then took over, rightly).
+        duration: Duration::from_secs(4),
+        renew_deadline: Duration::from_millis(2500),
         renew_every: Duration::from_millis(100),
     }
 }

@@ -326,32 +326,12 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) =
-        match function_target::resolve_for(object, &ctx, &mut secrets).await {
-            Ok(target) => (
-                target.credentials.scope,
-                target.region,
-                Some(target.function_id),
-            ),
-            // The function is gone or not ready: use what status recorded.
-            Err(_) => match previous.region.clone() {
-                Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                    policy::recorded_credentials(
-                        &ctx,
-                        &mut secrets,
-                        &k8s_namespace,
-                        previous.effective.as_ref(),
-                    )
-                    .await?
-                    .scope,
-                    region,
-                    previous.function_id.clone(),
-                ),
-                _ => return Ok(Action::await_change()),
-            },
-        };
-    let api = scope.client.functions(&region);
-    let remote = match (&previous.id, &previous.create_requested, &function_id) {
+    let Some(target) = function_target::for_cleanup(object, &ctx, &mut secrets).await? else {
+        return Ok(Action::await_change());
+    };
+    let function_id = &target.function_id;
+    let api = target.scope.client.functions(&target.region);
+    let remote = match (&previous.id, &previous.create_requested, function_id) {
         (Some(id), _, _) => match api.get_cron(id).await {
             Ok(remote) => Some(remote),
             Err(error) if error.is_not_found() => None,
@@ -368,7 +348,7 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
     };
     // While the intent is recorded, every cron of that name is ours: a create that landed
     // late is deleted with the one recorded.
-    if let (Some(requested), Some(function_id)) = (&previous.create_requested, &function_id) {
+    if let (Some(requested), Some(function_id)) = (&previous.create_requested, function_id) {
         let kept = remote.as_ref().map(|r| r.id.as_str());
         let crons = api
             .list_all_crons(&CronFilter::of_function(function_id.clone()))
@@ -385,11 +365,10 @@ async fn cleanup(object: Arc<ServerlessFunctionCron>, ctx: Arc<Context>) -> Resu
             }
         }
     }
-    if let Some(function_id) = &function_id {
-        let cache_scope = function_target::scope_of(&scope.identity, &region, function_id);
+    if let Some(cache_scope) = &target.cache_scope() {
         let remote_id = remote.as_ref().map(|r| r.id.as_str());
         ctx.function_crons
-            .forget(&cache_scope, &[previous.id.as_deref(), remote_id])
+            .forget(cache_scope, &[previous.id.as_deref(), remote_id])
             .await;
     }
     let deleting = ServerlessFunctionCronStatus {

@@ -201,32 +201,12 @@ pub async fn cleanup(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) =
-        match function_target::resolve_for(object, &ctx, &mut secrets).await {
-            Ok(target) => (
-                target.credentials.scope,
-                target.region,
-                Some(target.function_id),
-            ),
-            // The function is gone or not ready: use what status recorded.
-            Err(_) => match previous.region.clone() {
-                Some(region) if previous.id.is_some() || previous.create_requested.is_some() => (
-                    policy::recorded_credentials(
-                        &ctx,
-                        &mut secrets,
-                        &k8s_namespace,
-                        previous.effective.as_ref(),
-                    )
-                    .await?
-                    .scope,
-                    region,
-                    previous.function_id.clone(),
-                ),
-                _ => return Ok(Action::await_change()),
-            },
-        };
-    let api = scope.client.functions(&region);
-    let remote = match (&previous.id, &previous.create_requested, &function_id) {
+    let Some(target) = function_target::for_cleanup(object, &ctx, &mut secrets).await? else {
+        return Ok(Action::await_change());
+    };
+    let function_id = &target.function_id;
+    let api = target.scope.client.functions(&target.region);
+    let remote = match (&previous.id, &previous.create_requested, function_id) {
         (Some(id), _, _) => match api.get_domain(id).await {
             Ok(remote) => Some(remote),
             Err(error) if error.is_not_found() => None,
@@ -241,11 +221,10 @@ pub async fn cleanup(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result
             .find(|d| &d.hostname == requested),
         _ => None,
     };
-    if let Some(function_id) = &function_id {
-        let cache_scope = function_target::scope_of(&scope.identity, &region, function_id);
+    if let Some(cache_scope) = &target.cache_scope() {
         let remote_id = remote.as_ref().map(|r| r.id.as_str());
         ctx.function_domains
-            .forget(&cache_scope, &[previous.id.as_deref(), remote_id])
+            .forget(cache_scope, &[previous.id.as_deref(), remote_id])
             .await;
     }
     let deleting = ServerlessDomainStatus {

@@ -3,6 +3,7 @@
 //! ServerlessNamespace's credentials apply) or a function ID given directly (the layered
 //! default credentials).
 
+use super::clients::Scoped;
 use super::container_target;
 use super::context::Context;
 use super::error::Error;
@@ -14,7 +15,7 @@ use kube::ResourceExt;
 
 use super::reconciler::Managed;
 use crate::crd::{
-    LocalObjectReference, NamespaceType, ServerlessDomain, ServerlessFunction,
+    EffectivePolicies, LocalObjectReference, NamespaceType, ServerlessDomain, ServerlessFunction,
     ServerlessFunctionCron, ServerlessFunctionTrigger,
 };
 
@@ -63,10 +64,12 @@ pub fn scope_of(identity: &str, region: &str, function_id: &str) -> String {
 pub trait FunctionChild: Managed {
     /// How the object names its function.
     fn choice(&self) -> FunctionChoice<'_>;
+    /// What status recorded of where the remote resource lives.
+    fn recorded(&self) -> Recorded<'_>;
 }
 
 macro_rules! function_child {
-    ($($kind:ty),*) => {$(
+    ($($kind:ty => |$status:ident| $may_exist:expr),*) => {$(
         impl FunctionChild for $kind {
             fn choice(&self) -> FunctionChoice<'_> {
                 FunctionChoice {
@@ -75,13 +78,26 @@ macro_rules! function_child {
                     region: self.spec.region.as_deref(),
                 }
             }
+            fn recorded(&self) -> Recorded<'_> {
+                let Some($status) = self.status.as_ref() else {
+                    return Recorded::default();
+                };
+                Recorded {
+                    region: $status.region.as_deref(),
+                    function_id: $status.function_id.as_deref(),
+                    effective: $status.effective.as_ref(),
+                    may_exist: $may_exist,
+                }
+            }
         }
     )*};
 }
 function_child!(
-    ServerlessFunctionCron,
-    ServerlessFunctionTrigger,
-    ServerlessDomain
+    // Crons and domains carry no owner mark: a recorded create may have made one.
+    ServerlessFunctionCron => |status| status.id.is_some() || status.create_requested.is_some(),
+    ServerlessDomain => |status| status.id.is_some() || status.create_requested.is_some(),
+    // Triggers are found by their owner mark once the function resolves again.
+    ServerlessFunctionTrigger => |status| status.id.is_some()
 );
 
 /// Resolves the function `object` names.
@@ -92,6 +108,67 @@ pub async fn resolve_for<K: FunctionChild>(
 ) -> Result<FunctionTarget, Error> {
     let namespace = object.namespace().unwrap_or_default();
     resolve(ctx, secrets, &namespace, object.choice()).await
+}
+
+/// Where a deletion looks for a function child's remote resource: the function as it
+/// resolves now or, when the function is gone or not ready, what status recorded.
+pub struct CleanupTarget {
+    /// Client of the credentials in force.
+    pub scope: Scoped,
+    /// Region of the function.
+    pub region: String,
+    /// Scaleway function ID (`None` when status never recorded it).
+    pub function_id: Option<String>,
+}
+
+impl CleanupTarget {
+    /// The snapshot scope of the function's children, when the function is known.
+    pub fn cache_scope(&self) -> Option<String> {
+        self.function_id
+            .as_deref()
+            .map(|id| scope_of(&self.scope.identity, &self.region, id))
+    }
+}
+
+/// What a function child's status recorded of where its remote resource lives.
+#[derive(Default)]
+pub struct Recorded<'a> {
+    /// Region.
+    pub region: Option<&'a str>,
+    /// Function ID.
+    pub function_id: Option<&'a str>,
+    /// Credentials in force when it was written.
+    pub effective: Option<&'a EffectivePolicies>,
+    /// Whether status shows a resource that may exist (an ID, or a recorded create).
+    pub may_exist: bool,
+}
+
+/// Resolves where `object`'s remote resource is for its deletion. `None`: neither the
+/// function nor status says, so there is nothing to delete yet (a change wakes the object).
+pub async fn for_cleanup<K: FunctionChild>(
+    object: &K,
+    ctx: &Context,
+    secrets: &mut SecretReader,
+) -> Result<Option<CleanupTarget>, Error> {
+    if let Ok(target) = resolve_for(object, ctx, secrets).await {
+        return Ok(Some(CleanupTarget {
+            scope: target.credentials.scope,
+            region: target.region,
+            function_id: Some(target.function_id),
+        }));
+    }
+    let recorded = object.recorded();
+    let (Some(region), true) = (recorded.region, recorded.may_exist) else {
+        return Ok(None);
+    };
+    let namespace = object.namespace().unwrap_or_default();
+    let credentials =
+        policy::recorded_credentials(ctx, secrets, &namespace, recorded.effective).await?;
+    Ok(Some(CleanupTarget {
+        scope: credentials.scope,
+        region: region.to_owned(),
+        function_id: recorded.function_id.map(str::to_owned),
+    }))
 }
 
 /// Resolves `choice` for an object in Kubernetes namespace `k8s_namespace`. A missing or

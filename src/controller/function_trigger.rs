@@ -333,37 +333,17 @@ async fn cleanup(
     }
     let k8s_namespace = object.namespace().unwrap_or_default();
     let mut secrets = SecretReader::new(ctx.kube.clone(), &k8s_namespace);
-    let (scope, region, function_id) =
-        match function_target::resolve_for(object, &ctx, &mut secrets).await {
-            Ok(target) => (
-                target.credentials.scope,
-                target.region,
-                Some(target.function_id),
-            ),
-            // The function is gone or not ready: use what status recorded.
-            Err(_) => match (&previous.id, previous.region.clone()) {
-                (Some(_), Some(region)) => (
-                    policy::recorded_credentials(
-                        &ctx,
-                        &mut secrets,
-                        &k8s_namespace,
-                        previous.effective.as_ref(),
-                    )
-                    .await?
-                    .scope,
-                    region,
-                    previous.function_id.clone(),
-                ),
-                _ => return Ok(Action::await_change()),
-            },
-        };
+    let Some(target) = function_target::for_cleanup(object, &ctx, &mut secrets).await? else {
+        return Ok(Action::await_change());
+    };
+    let function_id = &target.function_id;
+    let api = target.scope.client.functions(&target.region);
     let name = object
         .spec
         .name
         .clone()
         .unwrap_or_else(|| object.name_any());
-    let api = scope.client.functions(&region);
-    let remote = match (&previous.id, &function_id) {
+    let remote = match (&previous.id, function_id) {
         (Some(id), _) => match api.get_trigger(id).await {
             Ok(remote) => Some(remote),
             Err(error) if error.is_not_found() => None,
@@ -384,11 +364,10 @@ async fn cleanup(
         }
         (None, None) => None,
     };
-    if let Some(function_id) = &function_id {
-        let cache_scope = function_target::scope_of(&scope.identity, &region, function_id);
+    if let Some(cache_scope) = &target.cache_scope() {
         let remote_id = remote.as_ref().map(|r| r.id.as_str());
         ctx.function_triggers
-            .forget(&cache_scope, &[previous.id.as_deref(), remote_id])
+            .forget(cache_scope, &[previous.id.as_deref(), remote_id])
             .await;
     }
     let deleting = ServerlessFunctionTriggerStatus {

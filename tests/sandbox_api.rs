@@ -23,7 +23,7 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher::{self, Event as WatcherEvent};
 use kube::{Client, CustomResource, CustomResourceExt, Resource, ResourceExt};
 use scaleway_serverless_operator::sandbox::apiserver::{
-    ApiServer, ApiServerConfig, RunningApiServer,
+    ApiServer, ApiServerConfig, RunningApiServer, Tally,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -842,6 +842,74 @@ async fn watch_from_a_forgotten_version_gets_410() {
         }
         other => panic!("expected 410, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_tally_follows_changes_and_survives_a_compaction() {
+    let config = ApiServerConfig {
+        history_limit: 5,
+        ..ApiServerConfig::default()
+    };
+    let (running, client) = start_with(config).await;
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    let labelled =
+        |o: &serde_json::Value| o.pointer("/metadata/labels/ready") == Some(&"yes".into());
+    let mut tally = Tally::new("", "configmaps");
+    api.create(
+        &PostParams::default(),
+        &config_map("a", &[("ready", "yes")]),
+    )
+    .await
+    .expect("create a");
+    assert_eq!(
+        running.server.tally(&mut tally, labelled),
+        1,
+        "first count scans"
+    );
+    for (name, ready) in [("b", "yes"), ("c", "no")] {
+        api.create(
+            &PostParams::default(),
+            &config_map(name, &[("ready", ready)]),
+        )
+        .await
+        .expect("create");
+    }
+    assert_eq!(running.server.tally(&mut tally, labelled), 2, "added");
+    let unready = serde_json::json!({"metadata": {"labels": {"ready": "no"}}});
+    api.patch("a", &PatchParams::default(), &Patch::Merge(&unready))
+        .await
+        .expect("patch a");
+    api.delete("b", &Default::default())
+        .await
+        .expect("delete b");
+    assert_eq!(
+        running.server.tally(&mut tally, labelled),
+        0,
+        "modified and deleted"
+    );
+    // More changes than the history keeps: the tally reads every object again.
+    for i in 0..8 {
+        api.create(
+            &PostParams::default(),
+            &config_map(&format!("d{i}"), &[("ready", "yes")]),
+        )
+        .await
+        .expect("create");
+    }
+    assert_eq!(
+        running.server.tally(&mut tally, labelled),
+        8,
+        "after the history moved on"
+    );
+    running.server.compact_history();
+    api.delete("d0", &Default::default())
+        .await
+        .expect("delete d0");
+    assert_eq!(
+        running.server.tally(&mut tally, labelled),
+        7,
+        "after a compaction"
+    );
 }
 
 #[tokio::test]

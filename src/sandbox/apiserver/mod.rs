@@ -83,6 +83,26 @@ use ops::Target;
 use registry::{CRD_GROUP, CRD_PLURAL, Registry};
 use store::State;
 
+/// The objects of one resource that satisfy a test, kept by [`ApiServer::tally`].
+#[derive(Debug)]
+pub struct Tally {
+    resource: GroupResource,
+    /// The resourceVersion the tally is up to date with (`None`: never filled).
+    after: Option<u64>,
+    matching: std::collections::HashSet<store::ObjectKey>,
+}
+
+impl Tally {
+    /// An empty tally of resource `plural` in `group` ("" for the core group).
+    pub fn new(group: &str, plural: &str) -> Self {
+        Self {
+            resource: GroupResource::new(group, plural),
+            after: None,
+            matching: std::collections::HashSet::new(),
+        }
+    }
+}
+
 /// `format` of a [`ApiServer::snapshot`] document.
 const SNAPSHOT_FORMAT: &str = "scaleway-serverless-operator/sandbox-state/v1";
 /// Key of CRDs in a snapshot's `resources`.
@@ -387,13 +407,39 @@ impl ApiServer {
             .read(|state| state.list(&resource, None).cloned().collect())
     }
 
-    /// How many objects of a resource (all namespaces, storage form) satisfy `test`: read in
-    /// place, without the copy [`Self::objects`] makes (what a frequent poll of a large
-    /// fleet needs).
-    pub fn count_objects(&self, group: &str, plural: &str, test: impl Fn(&Value) -> bool) -> usize {
-        let resource = GroupResource::new(group, plural);
-        self.shared
-            .read(|state| state.list(&resource, None).filter(|o| test(o)).count())
+    /// Brings `tally` up to date and returns how many objects of its resource satisfy
+    /// `test` now. Only the objects changed since the tally's last update are read (from the
+    /// change history, in place), so a frequent poll of a large fleet costs the changes, not
+    /// a scan of every object under the lock; a tally whose history was dropped (or a new
+    /// one) reads every object once.
+    pub fn tally(&self, tally: &mut Tally, test: impl Fn(&Value) -> bool) -> usize {
+        self.shared.read(|state| {
+            let batch = tally
+                .after
+                .map(|after| state.events_after(&tally.resource, after, usize::MAX));
+            match batch {
+                Some(Ok(batch)) => {
+                    for event in &batch.events {
+                        let key = store::key_of(&event.object);
+                        if event.event != store::EventType::Deleted && test(&event.object) {
+                            tally.matching.insert(key);
+                        } else {
+                            tally.matching.remove(&key);
+                        }
+                    }
+                    tally.after = Some(batch.scanned_to);
+                }
+                _ => {
+                    tally.matching = state
+                        .list(&tally.resource, None)
+                        .filter(|o| test(o))
+                        .map(store::key_of)
+                        .collect();
+                    tally.after = Some(state.resource_version());
+                }
+            }
+        });
+        tally.matching.len()
     }
 
     /// One object in storage form; `namespace` is `None` for cluster-scoped resources.

@@ -22,8 +22,10 @@ fn settings(holder: &str) -> LeaseSettings {
         name: LEASE.into(),
         namespace: "default".into(),
         holder: holder.into(),
-        duration: Duration::from_secs(2),
-        renew_deadline: Duration::from_millis(600),
+        // The deadline leaves a loaded CI machine 1.5 s to renew; the lease outlasts it by
+        // 1.5 s more.
+        duration: Duration::from_secs(3),
+        renew_deadline: Duration::from_millis(1500),
         renew_every: Duration::from_millis(100),
     }
 }
@@ -83,8 +85,10 @@ async fn one_leader_at_a_time_and_failover_after_expiry() {
         .await
         .unwrap_or_else(|_| panic!("the standby never took over"));
     let took = started.elapsed();
+    // pod-b leads from now on: it renews at once, before the checks below take their time.
+    let holding = tokio::spawn(async move { (b.hold().await, b) });
     assert!(
-        took > Duration::from_secs(2),
+        took > Duration::from_secs(3),
         "took over before the lease expired: {took:?}"
     );
     let spec = lease_spec(&running).await;
@@ -96,7 +100,6 @@ async fn one_leader_at_a_time_and_failover_after_expiry() {
     );
 
     // While pod-b leads, someone hands the Lease to pod-c: pod-b notices at its next renewal.
-    let holding = tokio::spawn(async move { (b.hold().await, b) });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!holding.is_finished(), "pod-b keeps renewing");
     let leases = leases_at(&running.url());

@@ -120,6 +120,8 @@ pub enum Lost {
     TakenOver,
     /// No renewal succeeded within the renew deadline (the API failed or did not answer).
     RenewDeadline,
+    /// This replica did not lead when asked to hold the lease.
+    NotLeading,
 }
 
 /// One replica's side of the election: the Lease API, the settings, and what this replica
@@ -141,10 +143,6 @@ impl LeaderElector {
             observed: None,
             renewed_at: None,
         }
-    }
-
-    pub fn settings(&self) -> &LeaseSettings {
-        &self.settings
     }
 
     /// One attempt to acquire or renew. `Ok(true)` means we hold the lease now. Writes use the
@@ -243,14 +241,16 @@ impl LeaderElector {
                 deadline = ?self.settings.renew_deadline,
                 "could not renew the leader lease within the renew deadline; stepping down"
             ),
+            Lost::NotLeading => tracing::error!("asked to hold a leader lease it did not hold"),
         }
         lost
     }
 
     async fn renew_until_lost(&mut self) -> Lost {
         loop {
+            // Set by every successful renewal (`won`).
             let Some(renewed_at) = self.renewed_at else {
-                return Lost::TakenOver;
+                return Lost::NotLeading;
             };
             let deadline = renewed_at + self.settings.renew_deadline;
             tokio::time::sleep_until((Instant::now() + self.settings.renew_every).min(deadline))

@@ -663,12 +663,7 @@ async fn lost_create_answers_make_no_duplicates() {
     let expected = 1 + CONTAINERS.len() + TRIGGERS.len() - 6;
     let created = h
         .until("the Created events", || async {
-            let created = h
-                .events()
-                .await
-                .iter()
-                .filter(|e| e.starts_with("Created"))
-                .count();
+            let created = h.count_events("Created").await;
             if created >= expected {
                 Ok(created)
             } else {

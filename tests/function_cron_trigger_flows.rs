@@ -523,12 +523,7 @@ async fn lost_and_late_creates_of_crons_and_triggers_make_no_duplicates() {
             exactly_one::<ServerlessFunctionTrigger>(&h, kind, "late").await;
         }
     }
-    let duplicates = h
-        .events()
-        .await
-        .into_iter()
-        .filter(|e| e.starts_with("DuplicateDeleted"))
-        .count();
+    let duplicates = h.count_events("DuplicateDeleted").await;
     eprintln!(
         "late creates: {} cron and {} trigger create calls, {duplicates} duplicates deleted",
         h.calls(POST_CRONS),

@@ -125,11 +125,16 @@ async fn one_leader_at_a_time_and_failover_after_expiry() {
         lease = fresh;
     }
     assert!(handed, "the Lease could be handed to pod-c");
-    let (lost, b) = tokio::time::timeout(Duration::from_secs(2), holding)
+    let (lost, mut b) = tokio::time::timeout(Duration::from_secs(2), holding)
         .await
         .unwrap_or_else(|_| panic!("pod-b kept leading"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(lost, Lost::TakenOver);
+    assert_eq!(
+        b.hold().await,
+        Lost::NotLeading,
+        "a lost lease is not held again"
+    );
 
     // A leader that shuts down releases the lease: another replica takes it at once.
     b.release().await; // not the holder: no effect

@@ -574,6 +574,15 @@ impl Harness {
             .unwrap_or(0)
     }
 
+    /// How many events have `reason`.
+    pub async fn count_events(&self, reason: &str) -> usize {
+        self.events()
+            .await
+            .iter()
+            .filter(|e| e.split(' ').next() == Some(reason))
+            .count()
+    }
+
     pub async fn events(&self) -> Vec<String> {
         let api: Api<k8s_openapi::api::events::v1::Event> = self.api();
         api.list(&Default::default())

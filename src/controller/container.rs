@@ -14,7 +14,7 @@ use super::exports;
 use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::{Lookup, find_fresh};
 use super::policy;
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -174,6 +174,7 @@ async fn apply_steps(
         remote.as_ref().map(|r| r.tags.as_slice()),
         &uid,
     ));
+    let mut status_write = StatusWrite::Now;
     let remote = match plan(
         &desired,
         remote.as_ref(),
@@ -205,6 +206,14 @@ async fn apply_steps(
             ));
             status.secrets_digest = secrets_digest.clone();
             status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
+            // Container names are unique in their namespace and the container carries our
+            // owner mark, so the next look finds it and reads back every fact; only a
+            // secrets digest or a served redeploy request exists nowhere else.
+            if status.secrets_digest == previous.secrets_digest
+                && status.observed_redeploy_requested_at == previous.observed_redeploy_requested_at
+            {
+                status_write = StatusWrite::AtNextLook;
+            }
             created
         }
         Plan::Update(update) => {
@@ -253,7 +262,10 @@ async fn apply_steps(
         }
     };
     let resync = policy::effective_resync(ctx, object);
-    Ok(report(object, ctx, status, &remote, events, resync))
+    Ok(Report {
+        status_write,
+        ..report(object, ctx, status, &remote, events, resync)
+    })
 }
 
 /// The report for a remote container as it now stands.
@@ -277,6 +289,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

@@ -224,6 +224,39 @@ pub struct Context {
     pub parents: ParentStores,
     /// Objects whose last create got no answer (it may still be carried out), by key.
     pub uncertain_creates: UncertainCreates,
+    /// Events of creates whose status write waits for the object's next look, by key.
+    pub deferred_events: DeferredEvents,
+}
+
+/// Normal events held back with a deferred status write (see
+/// [`StatusWrite::AtNextLook`](super::reconciler::StatusWrite::AtNextLook)): they are
+/// published by the object's next reconcile, right after the status it writes. Held in
+/// memory only: a restart in between loses them (events are best effort), never the facts,
+/// which the next look reads back from Scaleway.
+#[derive(Debug, Default)]
+pub struct DeferredEvents {
+    by_key: Mutex<HashMap<String, Vec<(&'static str, String)>>>,
+}
+
+impl DeferredEvents {
+    /// Holds `events` of `key` until [`take`](Self::take).
+    pub fn hold(&self, key: &str, events: Vec<(&'static str, String)>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Ok(mut by_key) = self.by_key.lock() {
+            by_key.entry(key.to_owned()).or_default().extend(events);
+        }
+    }
+
+    /// The events held for `key`, oldest first; none are held afterwards.
+    pub fn take(&self, key: &str) -> Vec<(&'static str, String)> {
+        self.by_key
+            .lock()
+            .ok()
+            .and_then(|mut by_key| by_key.remove(key))
+            .unwrap_or_default()
+    }
 }
 
 /// Creates whose answer was lost. Trigger names are not unique at Scaleway, so a create that
@@ -278,6 +311,7 @@ impl Context {
             exports: ExportTargets::default(),
             parents: ParentStores::default(),
             uncertain_creates: UncertainCreates::default(),
+            deferred_events: DeferredEvents::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),
@@ -394,5 +428,19 @@ mod tests {
             backoff.next("b", base, cap) <= Duration::from_millis(1200),
             "per key"
         );
+    }
+
+    #[test]
+    fn deferred_events_are_taken_once_in_order_and_per_key() {
+        let deferred = DeferredEvents::default();
+        deferred.hold("a", vec![("Created", "one".into())]);
+        deferred.hold("a", vec![("Updated", "two".into())]);
+        deferred.hold("b", Vec::new());
+        assert_eq!(
+            deferred.take("a"),
+            vec![("Created", "one".to_owned()), ("Updated", "two".to_owned())]
+        );
+        assert!(deferred.take("a").is_empty(), "taken once");
+        assert!(deferred.take("b").is_empty());
     }
 }

@@ -13,7 +13,7 @@ use super::error::Error;
 use super::function_domain;
 use super::observe::{Lookup, find_fresh};
 use super::policy;
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::SecretReader;
 use crate::crd::{ManagementPolicy, ServerlessDomain, ServerlessDomainStatus};
@@ -203,6 +203,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

@@ -14,7 +14,7 @@ use super::function_plan::{Desired, secrets as secret_list, update_for};
 use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::{Lookup, find_fresh};
 use super::policy;
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -315,6 +315,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

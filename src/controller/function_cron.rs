@@ -18,7 +18,7 @@ use super::error::Error;
 use super::function_target::{self, FunctionTarget};
 use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
-use super::reconciler::{self, Managed, Report, changed_fields, object_key};
+use super::reconciler::{self, Managed, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::SecretReader;
 use crate::crd::{
@@ -313,6 +313,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

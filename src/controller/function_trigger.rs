@@ -13,7 +13,7 @@ use super::error::Error;
 use super::function_target::{self, FunctionTarget};
 use super::observe::{Lookup, RemoteObject, create_may_have_landed, find_fresh, max_age};
 use super::policy;
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::SecretReader;
 use crate::crd::{
@@ -317,6 +317,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

@@ -10,7 +10,7 @@ use super::error::Error;
 use super::namespace_api::NamespaceApi;
 use super::observe::{Lookup, find_fresh};
 use super::policy::{self, Credentials};
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -286,6 +286,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

@@ -121,6 +121,25 @@ pub struct Report<S> {
     pub action: Action,
     /// Normal events: (reason, note).
     pub events: Vec<(&'static str, String)>,
+    /// When the status is written.
+    pub status_write: StatusWrite,
+}
+
+/// When a reconcile writes the status it computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusWrite {
+    /// Now, before the reconcile ends (when it differs from the stored one).
+    #[default]
+    Now,
+    /// At the object's next look, `poll_initial` later, together with the events: for a
+    /// create whose every status fact that look reads back from Scaleway (the resource is
+    /// found by its name, unique in its scope, and carries this object's owner mark). Scaleway
+    /// starts working once the create lands, and the Kubernetes writes around it (a status
+    /// patch, an event, the watch traffic they cause) cost several times the create itself:
+    /// in a burst of thousands, holding them back lets every create reach Scaleway first, and
+    /// the writes follow while Scaleway works. A crash in between loses nothing but the held
+    /// events: the next look adopts the resource by name, as after a lost create answer.
+    AtNextLook,
 }
 
 impl<S> Report<S> {
@@ -205,6 +224,7 @@ async fn paused<K: Managed>(object: &K, ctx: &Context) -> Result<Action, Error> 
     let status = object.status().cloned().unwrap_or_default();
     let previous = object.status().map(K::conditions).unwrap_or_default();
     write_status(object, ctx, status, &Assessment::paused(previous, message)).await?;
+    publish_deferred(object, ctx).await;
     Ok(Action::await_change())
 }
 
@@ -226,7 +246,10 @@ where
     let result = finalizer(&api, FINALIZER, object, |event| async {
         match event {
             finalizer::Event::Apply(object) => apply(object, ctx.clone()).await,
-            finalizer::Event::Cleanup(object) => cleanup(object, ctx.clone()).await,
+            finalizer::Event::Cleanup(object) => {
+                publish_deferred(object.as_ref(), &ctx).await;
+                cleanup(object, ctx.clone()).await
+            }
         }
     })
     .await;
@@ -254,8 +277,14 @@ pub async fn finish<K: Managed>(
 ) -> Result<Action, Error> {
     let key = object_key(object);
     match outcome {
+        Ok(report) if report.status_write == StatusWrite::AtNextLook => {
+            ctx.deferred_events.hold(&key, report.events);
+            ctx.backoff.reset(&key);
+            Ok(Action::requeue(ctx.config.poll_initial))
+        }
         Ok(report) => {
             write_status(object, ctx, report.status, &report.assessment).await?;
+            publish_deferred(object, ctx).await;
             for (reason, note) in report.events {
                 publish(object, ctx, EventType::Normal, reason, note).await;
             }
@@ -279,6 +308,7 @@ pub async fn finish<K: Managed>(
                 &Assessment::waiting_for_remote(message),
             )
             .await?;
+            publish_deferred(object, ctx).await;
             let config = &ctx.config;
             Ok(Action::requeue(ctx.polls.next(
                 &key,
@@ -294,11 +324,19 @@ pub async fn finish<K: Managed>(
             let message = error.user_message();
             let assessment = Assessment::failed(error.reason(), message.clone(), stalled);
             write_status(object, ctx, previous, &assessment).await?;
+            publish_deferred(object, ctx).await;
             if error.warrants_event() {
                 publish(object, ctx, EventType::Warning, error.reason(), message).await;
             }
             Ok(requeue_after_error(&error, object, ctx))
         }
+    }
+}
+
+/// Publishes the events a create held back for this look (see [`StatusWrite::AtNextLook`]).
+pub async fn publish_deferred<K: Managed>(object: &K, ctx: &Context) {
+    for (reason, note) in ctx.deferred_events.take(&object_key(object)) {
+        publish(object, ctx, EventType::Normal, reason, note).await;
     }
 }
 

@@ -23,7 +23,7 @@ use super::function_target::{self, FunctionChoice};
 use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::Lookup;
 use super::policy;
-use super::reconciler::{self, Managed, Report, object_key};
+use super::reconciler::{self, Managed, Report, StatusWrite, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::SecretReader;
 use crate::crd::{
@@ -497,6 +497,7 @@ async fn apply_steps(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     })
 }
 

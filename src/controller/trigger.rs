@@ -11,7 +11,7 @@ use super::context::Context;
 use super::error::Error;
 use super::observe::{Lookup, find_fresh, max_age};
 use super::policy;
-use super::reconciler::{self, Report, changed_fields, object_key};
+use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
@@ -377,6 +377,7 @@ fn report(
         assessment,
         action,
         events,
+        status_write: StatusWrite::Now,
     }
 }
 

@@ -25,9 +25,14 @@ fn is_events_v1(def: &ResourceDef) -> bool {
     def.group == "events.k8s.io" && def.plural == "events"
 }
 
+/// Whether `def` serves objects in their stored form (apart from `apiVersion`).
+pub fn serves_as_stored(def: &ResourceDef) -> bool {
+    !is_events_v1(def)
+}
+
 /// A stored object in the form `def` serves (without setting `apiVersion`).
 pub fn to_view(def: &ResourceDef, stored: &Value) -> Value {
-    if !is_events_v1(def) {
+    if serves_as_stored(def) {
         return stored.clone();
     }
     rename(stored, |core| {

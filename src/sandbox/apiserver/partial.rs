@@ -26,6 +26,29 @@ pub fn object(obj: &Value) -> Value {
     })
 }
 
+/// One object as `PartialObjectMetadata`, serialized from the object without copying it
+/// (the form a watch event carries).
+#[derive(serde::Serialize)]
+pub struct Borrowed<'a> {
+    kind: &'static str,
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    metadata: &'a Value,
+}
+
+impl<'a> Borrowed<'a> {
+    /// The metadata of `obj` (an empty object when it has none).
+    pub fn of(obj: &'a Value) -> Self {
+        static EMPTY: std::sync::LazyLock<Value> =
+            std::sync::LazyLock::new(|| Value::Object(Map::new()));
+        Self {
+            kind: "PartialObjectMetadata",
+            api_version: API_VERSION,
+            metadata: obj.get("metadata").unwrap_or(&*EMPTY),
+        }
+    }
+}
+
 /// A list (`{"metadata": .., "items": [..]}`) as `PartialObjectMetadataList`.
 pub fn list(list: &Value) -> Value {
     let items: Vec<Value> = list["items"]

@@ -45,10 +45,10 @@ pub struct VersionDef {
     /// The CRD's `openAPIV3Schema`: objects are pruned, defaulted and validated against it.
     /// `None` for built-ins (not validated) and CRDs without a schema.
     pub schema: Option<Arc<Value>>,
-    /// `schema` without the CEL rules under `spec`, for updates that leave the spec as it
-    /// was (status writes, finalizer and label changes): the spec passed them when it was
-    /// written, and a 1.30+ server ratchets validation of unchanged fields, so evaluating
-    /// them again (most of the cost of a status write) can only repeat the verdict.
+    /// `schema` with the spec taken as stored, for updates that leave the spec as it was
+    /// (status writes, finalizer and label changes): the spec passed every rule when it was
+    /// written, and a 1.30+ server ratchets validation of unchanged fields, so walking it
+    /// again (most of the cost of a status write) can only repeat the verdict.
     pub schema_for_unchanged_spec: Option<Arc<Value>>,
 }
 
@@ -205,7 +205,7 @@ impl ResourceDef {
                         columns,
                         schema_for_unchanged_spec: schema
                             .as_deref()
-                            .map(|s| Arc::new(super::validation::without_spec_rules(s))),
+                            .map(|s| Arc::new(super::validation::with_spec_as_stored(s))),
                         schema,
                     },
                 )
@@ -304,6 +304,12 @@ impl Served {
             map.insert("apiVersion".to_owned(), Value::String(self.api_version()));
         }
         out
+    }
+
+    /// Whether a stored object is served as it is stored, apart from `apiVersion` (then
+    /// [`present`](Self::present) is a copy that can be skipped).
+    pub fn presents_as_stored(&self) -> bool {
+        convert::serves_as_stored(&self.def)
     }
 
     /// An object in this request's form, converted to its storage form.

@@ -610,22 +610,20 @@ fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
-/// `schema` with every `x-kubernetes-validations` under `properties.spec` removed (the
-/// rules at the root, which may compare spec and status, are kept).
-pub fn without_spec_rules(schema: &Value) -> Value {
-    fn strip(node: &mut Value) {
-        match node {
-            Value::Object(map) => {
-                map.remove("x-kubernetes-validations");
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
+/// `schema` for an update that leaves the spec as stored: `properties.spec` becomes an
+/// object kept as it is (no pruning, defaults, structural checks or CEL rules below it), and
+/// the rest (the root's rules, which may compare spec and status, and `status`) is kept.
+/// The stored spec passed all of them when it was written, and a 1.30+ server ratchets
+/// validation of unchanged fields, so walking it again could only repeat the verdict.
+/// (A real server also prunes and defaults on read, so a CRD update that adds a default shows
+/// on objects written before it; this server applies defaults on writes only.)
+pub fn with_spec_as_stored(schema: &Value) -> Value {
     let mut out = schema.clone();
     if let Some(spec) = out.pointer_mut("/properties/spec") {
-        strip(spec);
+        *spec = serde_json::json!({
+            "type": "object",
+            "x-kubernetes-preserve-unknown-fields": true,
+        });
     }
     out
 }
@@ -719,24 +717,38 @@ mod tests {
     }
 
     #[test]
-    fn schema_for_an_unchanged_spec_keeps_only_the_rules_outside_spec() {
+    fn schema_for_an_unchanged_spec_skips_the_spec_and_keeps_the_rest() {
         let mut full = schema();
         full["x-kubernetes-validations"] =
             json!([{"rule": "!has(self.status) || has(self.spec)", "message": "root"}]);
         full["properties"]["spec"]["properties"]["items"]["items"]["x-kubernetes-validations"] =
             json!([{"rule": "self.name != ''", "message": "nested"}]);
-        let reduced = without_spec_rules(&full);
+        let reduced = Arc::new(with_spec_as_stored(&full));
         let text = reduced.to_string();
         assert!(!text.contains("minScale must not exceed") && !text.contains("nested"));
         assert_eq!(reduced["x-kubernetes-validations"][0]["message"], "root");
-        // Everything else is as it was.
-        assert_eq!(
-            reduced["properties"]["spec"]["properties"]["image"],
-            full["properties"]["spec"]["properties"]["image"]
-        );
         assert_eq!(
             reduced["properties"]["status"],
             full["properties"]["status"]
+        );
+        // A stored spec passes as it is: nothing below it is pruned, defaulted or checked.
+        let stored = json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"},
+                            "spec": {"image": "i", "minScale": 1}, "status": {"a": 1}});
+        let mut obj = stored.clone();
+        admit(&reduced, &mut obj, Some(&stored), FieldValidation::Strict).expect("admitted");
+        assert_eq!(obj, stored);
+        // The root rule still runs.
+        let mut without_spec = json!({"apiVersion": "x/v1", "kind": "X",
+                                      "metadata": {"name": "a"}, "status": {"a": 1}});
+        let rejected = admit(
+            &reduced,
+            &mut without_spec,
+            Some(&stored),
+            FieldValidation::Warn,
+        );
+        assert!(
+            matches!(rejected, Err(Rejection::Invalid(_))),
+            "{rejected:?}"
         );
     }
 

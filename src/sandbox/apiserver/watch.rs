@@ -71,15 +71,16 @@ pub fn stream(
         let mut table = req.table;
         let metadata_only = req.metadata_only;
         let served = target.served.clone();
-        let mut encode = move |kind: &str, obj: &Value| match table.as_mut() {
+        let served_version = api_version.clone();
+        let mut encode = move |kind: &str, obj: Shown<'_>| match table.as_mut() {
             Some(options) => {
                 let rendered = super::table::render(
-                    &served, std::slice::from_ref(obj), None, *options);
+                    &served, std::slice::from_ref(&obj.presented(&served)), None, *options);
                 options.no_headers = true;
                 line(kind, &rendered)
             }
-            None if metadata_only => line(kind, &super::partial::object(obj)),
-            None => line(kind, obj),
+            None if metadata_only => line(kind, &super::partial::Borrowed::of(obj.value())),
+            None => line(kind, &AsServed { obj: obj.value(), api_version: &served_version }),
         };
 
         let initial = req.send_initial_events || req.resource_version.is_none();
@@ -98,7 +99,7 @@ pub fn stream(
                 (objects, state.resource_version())
             });
             for obj in objects {
-                yield Ok(encode("ADDED", &obj));
+                yield Ok(encode("ADDED", Shown::Converted(obj)));
             }
             last = rv;
             if req.send_initial_events {
@@ -121,7 +122,7 @@ pub fn stream(
                 let full = batch.events.len() >= BATCH;
                 for event in &batch.events {
                     if let Some((kind, obj)) = translate(event, &target, &req.selectors) {
-                        yield Ok(encode(kind, &obj));
+                        yield Ok(encode(kind, obj));
                     }
                 }
                 last = batch.scanned_to;
@@ -144,29 +145,66 @@ pub fn stream(
     }
 }
 
+/// An event's object as a watcher is sent it.
+enum Shown<'a> {
+    /// The stored object itself, where the served form is the stored form: it is serialized
+    /// with the served `apiVersion` in place of its own, never copied (one write fans out to
+    /// every watcher of its kind).
+    Stored(&'a Value),
+    /// A converted copy (events served as `events.k8s.io`) or an initial list item.
+    Converted(Value),
+}
+
+impl Shown<'_> {
+    fn value(&self) -> &Value {
+        match self {
+            Shown::Stored(obj) => obj,
+            Shown::Converted(obj) => obj,
+        }
+    }
+
+    /// The object as a list or a table shows it.
+    fn presented(self, served: &super::registry::Served) -> Value {
+        match self {
+            Shown::Stored(obj) => served.present(obj),
+            Shown::Converted(obj) => obj,
+        }
+    }
+}
+
 /// The event a watcher sees for a history event (the object as the watch's resource and
 /// version present it), after namespace and selector filtering. An object that stops
 /// (starts) matching shows up as `DELETED` (`ADDED`), as in the real watch cache.
-fn translate(
-    event: &HistoryEvent,
+fn translate<'a>(
+    event: &'a HistoryEvent,
     target: &Target,
     selectors: &Selectors,
-) -> Option<(&'static str, Value)> {
+) -> Option<(&'static str, Shown<'a>)> {
     let stored = event.object.as_ref();
     if let Some(ns) = &target.namespace
         && meta_str(stored, "namespace") != Some(ns.as_str())
     {
         return None;
     }
-    let obj = target.served.present(stored);
-    let now = selectors.matches(&obj);
+    let as_stored = target.served.presents_as_stored();
+    let obj = if as_stored {
+        Shown::Stored(stored)
+    } else {
+        Shown::Converted(target.served.present(stored))
+    };
+    // Labels and field paths read the same in both forms when the form is the stored one.
+    let matches = |obj: &Value| {
+        if as_stored {
+            selectors.matches(obj)
+        } else {
+            selectors.matches(&target.served.present(obj))
+        }
+    };
+    let now = selectors.matches(obj.value());
     let kind = match event.event {
         EventType::Added | EventType::Deleted if now => event.event.as_str(),
         EventType::Modified => {
-            let before = event
-                .previous
-                .as_ref()
-                .is_some_and(|p| selectors.matches(&target.served.present(p)));
+            let before = event.previous.as_deref().is_some_and(matches);
             match (before, now) {
                 (true, true) => "MODIFIED",
                 (false, true) => "ADDED",
@@ -179,8 +217,43 @@ fn translate(
     Some((kind, obj))
 }
 
-fn line(kind: &str, object: &Value) -> Bytes {
-    let mut out = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+/// A stored object as served: its fields, with `apiVersion` set to the served version.
+struct AsServed<'a> {
+    obj: &'a Value,
+    api_version: &'a str,
+}
+
+impl serde::Serialize for AsServed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(fields) = self.obj.as_object() else {
+            return self.obj.serialize(serializer);
+        };
+        let missing = !fields.contains_key("apiVersion");
+        let mut map = serializer.serialize_map(Some(fields.len() + usize::from(missing)))?;
+        if missing {
+            map.serialize_entry("apiVersion", self.api_version)?;
+        }
+        for (key, value) in fields {
+            if key == "apiVersion" {
+                map.serialize_entry(key, self.api_version)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// One line of the stream: `{"type": .., "object": ..}` and a newline.
+fn line(kind: &str, object: &impl serde::Serialize) -> Bytes {
+    #[derive(serde::Serialize)]
+    struct Line<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        object: &'a T,
+    }
+    let mut out = serde_json::to_vec(&Line { kind, object }).unwrap_or_default();
     out.push(b'\n');
     Bytes::from(out)
 }

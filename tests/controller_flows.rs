@@ -19,6 +19,85 @@ use scaleway_serverless_operator::scaleway::types::{
 };
 use support::*;
 
+/// A create's status write and `Created` event wait for the object's next look
+/// (`poll_initial` later, 5 s here): until then the status has no ID; then every fact is read
+/// back from Scaleway and the event follows. A deletion in that window finds the container
+/// by its owner mark and deletes it, and still publishes the held event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_is_recorded_at_the_next_look_and_a_deletion_before_it_leaks_nothing() {
+    let h = start(Options {
+        poll_initial: Some(Duration::from_secs(5)),
+        ..Options::default()
+    })
+    .await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("kept", ""))
+        .await;
+    h.apply::<ServerlessContainer>(&container_yaml("dropped", ""))
+        .await;
+    h.until_for("both creates", Duration::from_secs(30), || async {
+        match h.calls(POST_CONTAINERS) {
+            2 => Ok(()),
+            n => Err(format!("{n} creates")),
+        }
+    })
+    .await;
+    let _ = h
+        .api::<ServerlessContainer>()
+        .delete("dropped", &DeleteParams::default())
+        .await;
+    let kept = h
+        .api::<ServerlessContainer>()
+        .get("kept")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        status_of(&kept).id,
+        None,
+        "the create's status write waits for the next look"
+    );
+
+    let kept = h
+        .condition::<ServerlessContainer>("kept", "Ready", "True")
+        .await;
+    let status = status_of(&kept);
+    let remote = h
+        .scaleway
+        .region("fr-par")
+        .get_container(status.id.as_deref().unwrap_or_default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(remote.name, "kept");
+    assert_eq!(status.remote_status.as_deref(), Some("ready"));
+    h.gone::<ServerlessContainer>("dropped").await;
+    h.until("the dropped container deleted at Scaleway", || async {
+        match h.remote_count("containers") {
+            1 => Ok(()),
+            n => Err(format!("{n} containers")),
+        }
+    })
+    .await;
+    h.until("one Created event per create", || async {
+        let events = h.events().await;
+        let created: Vec<&String> = events
+            .iter()
+            .filter(|e| e.starts_with("Created created Scaleway container "))
+            .collect();
+        let named = |name: &str| {
+            created
+                .iter()
+                .any(|e| e.contains(&format!("container {name} (")))
+        };
+        if created.len() == 2 && named("kept") && named("dropped") {
+            Ok(())
+        } else {
+            Err(format!("{created:?}"))
+        }
+    })
+    .await;
+    assert_eq!(h.calls(POST_CONTAINERS), 2, "no second create");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_update_redeploy_and_delete_end_to_end() {
     let h = harness().await;

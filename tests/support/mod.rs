@@ -46,6 +46,8 @@ pub struct Options {
     pub transition_delay: Duration,
     /// Put a [`Saboteur`] between the operator and the emulator.
     pub saboteur: bool,
+    /// The operator's first poll delay (default 50 ms).
+    pub poll_initial: Option<Duration>,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             credentials: None,
             transition_delay: Duration::from_millis(150),
             saboteur: false,
+            poll_initial: None,
         }
     }
 }
@@ -180,8 +183,8 @@ fn spawn_operator(
     let defaults = OperatorConfig::default();
     let config = OperatorConfig {
         resync_period: options.resync,
-        poll_initial: Duration::from_millis(50),
-        poll_max: Duration::from_millis(400),
+        poll_initial: options.poll_initial.unwrap_or(Duration::from_millis(50)),
+        poll_max: Duration::from_millis(400).max(options.poll_initial.unwrap_or_default()),
         retry_max: options.retry_max.unwrap_or(defaults.retry_max),
         ..defaults
     };

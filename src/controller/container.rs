@@ -12,7 +12,7 @@ use super::context::Context;
 use super::error::Error;
 use super::exports;
 use super::namespace_target::{self, NamespaceChoice, Parent};
-use super::observe::{Lookup, find_fresh};
+use super::observe::{Lookup, find_fresh, wake_when_settled};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -74,9 +74,10 @@ async fn observe(
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let max_age = policy::effective_resync(ctx, object);
-    find_fresh(
+    let scope = parent.cache_scope();
+    let found = find_fresh(
         &ctx.containers,
-        &parent.cache_scope(),
+        &scope,
         Lookup { id, name, max_age },
         || api.list_all_containers(&filter),
         |id| {
@@ -85,7 +86,12 @@ async fn observe(
         },
     )
     .await
-    .map_err(Error::scaleway("observe container"))
+    .map_err(Error::scaleway("observe container"))?;
+    wake_when_settled(&ctx.containers, &scope, found.as_ref(), || {
+        ctx.wakes.containers.waker(object)
+    })
+    .await;
+    Ok(found)
 }
 
 async fn apply(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<Action, Error> {

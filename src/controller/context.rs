@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kube::runtime::reflector::ObjectRef;
+
 use super::clients::ClientPool;
 use super::events::EventPublisher;
 use super::exports::ExportTargets;
@@ -226,6 +228,59 @@ pub struct Context {
     pub uncertain_creates: UncertainCreates,
     /// Events of creates whose status write waits for the object's next look, by key.
     pub deferred_events: DeferredEvents,
+    /// Reconciles woken when a List shows the remote object they wait for settled.
+    pub wakes: Wakes,
+}
+
+/// Wake channels of the kinds whose reconciles wait for Scaleway in bursts (namespaces and
+/// containers): a List that refreshes a scope's snapshot wakes the objects whose remote
+/// object it shows settled, so a transition is seen when the List sees it, not at the
+/// object's next poll (the polls remain, for scopes no List refreshes).
+#[derive(Default)]
+pub struct Wakes {
+    /// ServerlessNamespaces.
+    pub namespaces: WakeChannel<crate::crd::ServerlessNamespace>,
+    /// ServerlessContainers.
+    pub containers: WakeChannel<crate::crd::ServerlessContainer>,
+}
+
+/// Reconcile requests for objects of kind `K`, sent from anywhere, read by its controller
+/// ([`Controller::reconcile_on`](kube::runtime::Controller::reconcile_on)).
+pub struct WakeChannel<K: kube::Resource<DynamicType = ()>> {
+    sender: tokio::sync::mpsc::UnboundedSender<ObjectRef<K>>,
+    receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ObjectRef<K>>>>,
+}
+
+impl<K: kube::Resource<DynamicType = ()>> Default for WakeChannel<K> {
+    fn default() -> Self {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+        }
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()> + 'static> WakeChannel<K> {
+    /// A one-shot wake of `object`.
+    pub fn waker(&self, object: &K) -> super::observe::Wake {
+        let sender = self.sender.clone();
+        let object = ObjectRef::from_obj(object);
+        Box::new(move || {
+            // The controller is gone only at shutdown.
+            let _ = sender.send(object);
+        })
+    }
+
+    /// The requests, for the controller (once: later calls get an empty stream).
+    pub fn requests(&self) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
+        let receiver = self.receiver.lock().ok().and_then(|mut r| r.take());
+        futures::stream::unfold(receiver, |receiver| async move {
+            let mut receiver = receiver?;
+            let request = receiver.recv().await?;
+            Some((request, Some(receiver)))
+        })
+    }
 }
 
 /// Normal events held back with a deferred status write (see
@@ -312,6 +367,7 @@ impl Context {
             parents: ParentStores::default(),
             uncertain_creates: UncertainCreates::default(),
             deferred_events: DeferredEvents::default(),
+            wakes: Wakes::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),

@@ -329,6 +329,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
 
     let namespaces = drive(
         Controller::for_stream(namespace_stream, namespace_store.clone())
+            .reconcile_on(ctx.wakes.namespaces.requests())
             // A namespace being deleted waits for its containers and functions: wake it
             // when they go.
             .watches_stream(
@@ -379,6 +380,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
         let namespaces_for_secrets = namespace_store.clone();
         drive(
             Controller::for_stream(container_stream, container_store.clone())
+                .reconcile_on(ctx.wakes.containers.requests())
                 .owns_stream(config_map_stream)
                 .owns_stream(export_secret_stream)
                 // A namespace that becomes Ready (or changes credentials) wakes its containers.

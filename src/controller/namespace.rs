@@ -8,7 +8,7 @@ use kube::{Api, ResourceExt};
 use super::context::Context;
 use super::error::Error;
 use super::namespace_api::NamespaceApi;
-use super::observe::{Lookup, find_fresh};
+use super::observe::{Lookup, find_fresh, wake_when_settled};
 use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -127,9 +127,10 @@ async fn observe(
     };
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let max_age = policy::effective_resync(ctx, object);
-    find_fresh(
+    let scope = placement.cache_scope();
+    let found = find_fresh(
         &ctx.namespaces,
-        &placement.cache_scope(),
+        &scope,
         Lookup { id, name, max_age },
         || api.list_all(&filter),
         |id| {
@@ -138,7 +139,12 @@ async fn observe(
         },
     )
     .await
-    .map_err(Error::scaleway("observe namespace"))
+    .map_err(Error::scaleway("observe namespace"))?;
+    wake_when_settled(&ctx.namespaces, &scope, found.as_ref(), || {
+        ctx.wakes.namespaces.waker(object)
+    })
+    .await;
+    Ok(found)
 }
 
 async fn apply(object: Arc<ServerlessNamespace>, ctx: Arc<Context>) -> Result<Action, Error> {

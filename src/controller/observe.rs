@@ -144,7 +144,51 @@ struct Snapshot<T> {
     by_id: HashMap<String, T>,
 }
 
-type Slot<T> = Arc<tokio::sync::Mutex<Option<Snapshot<T>>>>;
+/// What to do when a remote object settles: wake the reconcile of the object waiting for it.
+pub type Wake = Box<dyn FnOnce() + Send>;
+
+/// One scope: its snapshot, and the objects waiting for one of its remote objects to settle.
+struct ScopeState<T> {
+    snapshot: Option<Snapshot<T>>,
+    /// By remote ID.
+    waiting: HashMap<String, Wake>,
+}
+
+impl<T> Default for ScopeState<T> {
+    fn default() -> Self {
+        Self {
+            snapshot: None,
+            waiting: HashMap::new(),
+        }
+    }
+}
+
+impl<T: RemoteObject> ScopeState<T> {
+    /// After a List: wakes the waiters whose remote object settled (or is gone).
+    fn wake_settled(&mut self) {
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        let settled: Vec<String> = self
+            .waiting
+            .keys()
+            .filter(|id| {
+                snapshot
+                    .by_id
+                    .get(*id)
+                    .is_none_or(|item| !item.is_transient())
+            })
+            .cloned()
+            .collect();
+        for id in settled {
+            if let Some(wake) = self.waiting.remove(&id) {
+                wake();
+            }
+        }
+    }
+}
+
+type Slot<T> = Arc<tokio::sync::Mutex<ScopeState<T>>>;
 
 /// Remote objects by scope, refreshed when older than the resync period of the object
 /// that looks.
@@ -186,7 +230,8 @@ impl<T: RemoteObject> RemoteCache<T> {
     }
 
     /// Finds an object in `scope`, listing the scope first when its snapshot is missing or
-    /// older than the resync period.
+    /// older than the resync period. A List wakes the objects waiting for one of the
+    /// scope's remote objects that it shows settled.
     pub async fn find<E, F, Fut>(
         &self,
         scope: &str,
@@ -198,13 +243,14 @@ impl<T: RemoteObject> RemoteCache<T> {
         Fut: Future<Output = Result<Vec<T>, E>>,
     {
         let slot = self.slot(scope);
-        let mut snapshot = slot.lock().await;
-        let stale = snapshot
+        let mut state = slot.lock().await;
+        let stale = state
+            .snapshot
             .as_ref()
             .is_none_or(|s| s.fetched_at.elapsed() >= lookup.max_age);
         if stale {
             let items = list().await?;
-            *snapshot = Some(Snapshot {
+            state.snapshot = Some(Snapshot {
                 fetched_at: Instant::now(),
                 by_id: items
                     .into_iter()
@@ -212,24 +258,41 @@ impl<T: RemoteObject> RemoteCache<T> {
                     .collect(),
             });
         }
-        let Some(snapshot) = snapshot.as_ref() else {
-            return Ok(None);
-        };
-        let by_id = lookup.id.and_then(|id| snapshot.by_id.get(id));
-        let found = by_id.or_else(|| {
-            snapshot
-                .by_id
-                .values()
-                .find(|item| item.name() == lookup.name)
+        let found = state.snapshot.as_ref().and_then(|snapshot| {
+            let by_id = lookup.id.and_then(|id| snapshot.by_id.get(id));
+            by_id
+                .or_else(|| {
+                    snapshot
+                        .by_id
+                        .values()
+                        .find(|item| item.name() == lookup.name)
+                })
+                .cloned()
         });
-        Ok(found.cloned())
+        // The object looking now needs no wake for what it finds.
+        if let Some(found) = &found {
+            state.waiting.remove(found.id());
+        }
+        if stale {
+            state.wake_settled();
+        }
+        Ok(found)
+    }
+
+    /// Calls `wake` once a List of `scope` shows the remote object `id` settled (or gone),
+    /// so that the object waiting for it is reconciled then rather than at its next poll.
+    /// Replaces an earlier `wake` for `id`; [`invalidate`](Self::invalidate) drops them
+    /// (the polls remain).
+    pub async fn wake_when_settled(&self, scope: &str, id: &str, wake: Wake) {
+        let slot = self.slot(scope);
+        slot.lock().await.waiting.insert(id.to_owned(), wake);
     }
 
     /// Records what a write or an individual GET returned.
     pub async fn put(&self, scope: &str, item: &T) {
         let slot = self.slot(scope);
-        let mut snapshot = slot.lock().await;
-        if let Some(snapshot) = snapshot.as_mut() {
+        let mut state = slot.lock().await;
+        if let Some(snapshot) = state.snapshot.as_mut() {
             snapshot.by_id.insert(item.id().to_owned(), item.clone());
         }
     }
@@ -237,8 +300,8 @@ impl<T: RemoteObject> RemoteCache<T> {
     /// Forgets an object that is gone.
     pub async fn remove(&self, scope: &str, id: &str) {
         let slot = self.slot(scope);
-        let mut snapshot = slot.lock().await;
-        if let Some(snapshot) = snapshot.as_mut() {
+        let mut state = slot.lock().await;
+        if let Some(snapshot) = state.snapshot.as_mut() {
             snapshot.by_id.remove(id);
         }
     }
@@ -254,8 +317,9 @@ impl<T: RemoteObject> RemoteCache<T> {
     /// How many objects of `scope`'s snapshot Scaleway is still working on.
     pub async fn transient_count(&self, scope: &str) -> usize {
         let slot = self.slot(scope);
-        let snapshot = slot.lock().await;
-        snapshot
+        let state = slot.lock().await;
+        state
+            .snapshot
             .as_ref()
             .map_or(0, |s| s.by_id.values().filter(|i| i.is_transient()).count())
     }
@@ -263,8 +327,9 @@ impl<T: RemoteObject> RemoteCache<T> {
     /// Every object of `scope`'s snapshot named `name`.
     pub async fn named(&self, scope: &str, name: &str) -> Vec<T> {
         let slot = self.slot(scope);
-        let snapshot = slot.lock().await;
-        snapshot
+        let state = slot.lock().await;
+        state
+            .snapshot
             .as_ref()
             .map(|s| {
                 s.by_id
@@ -288,7 +353,20 @@ impl<T: RemoteObject> RemoteCache<T> {
     /// see, or an `already exists` that the snapshot did not know about).
     pub async fn invalidate(&self, scope: &str) {
         let slot = self.slot(scope);
-        *slot.lock().await = None;
+        *slot.lock().await = ScopeState::default();
+    }
+}
+
+/// When `found` is in transit, asks `cache` to wake the object looking at it (`wake`) once a
+/// List of `scope` shows it settled.
+pub async fn wake_when_settled<T: RemoteObject>(
+    cache: &RemoteCache<T>,
+    scope: &str,
+    found: Option<&T>,
+    wake: impl FnOnce() -> Wake,
+) {
+    if let Some(found) = found.filter(|f| f.is_transient()) {
+        cache.wake_when_settled(scope, found.id(), wake()).await;
     }
 }
 
@@ -375,6 +453,69 @@ mod tests {
             status: Status::Ready,
             ..Default::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_list_that_shows_a_remote_object_settled_wakes_its_waiter_once() {
+        let cache = RemoteCache::new();
+        let woken = Arc::new(AtomicUsize::new(0));
+        let wake = |woken: &Arc<AtomicUsize>| -> Wake {
+            let woken = woken.clone();
+            Box::new(move || {
+                woken.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let status = std::sync::Mutex::new(Status::Creating);
+        let list = || async {
+            let status = status
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or(Status::UnknownStatus);
+            Ok::<_, ()>(vec![
+                Container {
+                    status,
+                    ..container("1", "a")
+                },
+                container("2", "b"),
+            ])
+        };
+        let fresh = |name: &'static str| Lookup {
+            id: None,
+            name,
+            max_age: Duration::ZERO,
+        };
+        let a = cache.find("s", fresh("a"), list).await;
+        wake_when_settled(&cache, "s", a.ok().flatten().as_ref(), || wake(&woken)).await;
+        // Still creating: no wake.
+        let _ = cache.find("s", fresh("b"), list).await;
+        assert_eq!(woken.load(Ordering::SeqCst), 0);
+        // A List by another object shows it ready: woken, once.
+        if let Ok(mut status) = status.lock() {
+            *status = Status::Ready;
+        }
+        let _ = cache.find("s", fresh("b"), list).await;
+        let _ = cache.find("s", fresh("b"), list).await;
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        // A settled object registers nothing.
+        let settled = cache.find("s", fresh("a"), list).await;
+        wake_when_settled(&cache, "s", settled.ok().flatten().as_ref(), || {
+            wake(&woken)
+        })
+        .await;
+        assert!(cache.slot("s").lock().await.waiting.is_empty());
+
+        // The object that looks itself is not woken by its own List.
+        if let Ok(mut status) = status.lock() {
+            *status = Status::Creating;
+        }
+        let a = cache.find("s", fresh("a"), list).await;
+        wake_when_settled(&cache, "s", a.ok().flatten().as_ref(), || wake(&woken)).await;
+        if let Ok(mut status) = status.lock() {
+            *status = Status::Ready;
+        }
+        let _ = cache.find("s", fresh("a"), list).await;
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        assert!(cache.slot("s").lock().await.waiting.is_empty());
     }
 
     #[tokio::test]

@@ -75,17 +75,18 @@ async fn observe(
     let id = object.status.as_ref().and_then(|s| s.id.as_deref());
     let max_age = policy::effective_resync(ctx, object);
     let scope = parent.cache_scope();
-    let found = find_fresh(
-        &ctx.containers,
-        &scope,
-        Lookup { id, name, max_age },
-        || api.list_all_containers(&filter),
-        |id| {
+    let lookup = Lookup { id, name, max_age };
+    let list = || api.list_all_containers(&filter);
+    let found = if ctx.deferred_records.pending(&object_key(object)) {
+        // The look that records a create: the snapshot holds what the create returned.
+        ctx.containers.find(&scope, lookup, list).await
+    } else {
+        find_fresh(&ctx.containers, &scope, lookup, list, |id| {
             let api = api.clone();
             async move { api.get_container(&id).await }
-        },
-    )
-    .await
+        })
+        .await
+    }
     .map_err(Error::scaleway("observe container"))?;
     wake_when_settled(&ctx.containers, &scope, found.as_ref(), || {
         ctx.wakes.containers.waker(object)

@@ -226,8 +226,8 @@ pub struct Context {
     pub parents: ParentStores,
     /// Objects whose last create got no answer (it may still be carried out), by key.
     pub uncertain_creates: UncertainCreates,
-    /// Events of creates whose status write waits for the object's next look, by key.
-    pub deferred_events: DeferredEvents,
+    /// Creates whose status write waits for the object's next look, by key.
+    pub deferred_records: DeferredRecords,
     /// Reconciles woken when a List shows the remote object they wait for settled.
     pub wakes: Wakes,
 }
@@ -283,28 +283,34 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> WakeChannel<K> {
     }
 }
 
-/// Normal events held back with a deferred status write (see
-/// [`StatusWrite::AtNextLook`](super::reconciler::StatusWrite::AtNextLook)): they are
-/// published by the object's next reconcile, right after the status it writes. Held in
-/// memory only: a restart in between loses them (events are best effort), never the facts,
-/// which the next look reads back from Scaleway.
+/// Creates whose status write waits for the object's next look (see
+/// [`StatusWrite::AtNextLook`](super::reconciler::StatusWrite::AtNextLook)), with the normal
+/// events held back until then: that look records what the create returned (from the
+/// snapshot, without a fresh List or GET: nothing can have been seen since) and publishes
+/// them right after the status it writes. Held in memory only: a restart in between loses the
+/// events (events are best effort), never the facts, which the next look reads back from
+/// Scaleway.
 #[derive(Debug, Default)]
-pub struct DeferredEvents {
+pub struct DeferredRecords {
     by_key: Mutex<HashMap<String, Vec<(&'static str, String)>>>,
 }
 
-impl DeferredEvents {
-    /// Holds `events` of `key` until [`take`](Self::take).
+impl DeferredRecords {
+    /// The create of `key` is recorded at its next look; `events` are published then.
     pub fn hold(&self, key: &str, events: Vec<(&'static str, String)>) {
-        if events.is_empty() {
-            return;
-        }
         if let Ok(mut by_key) = self.by_key.lock() {
             by_key.entry(key.to_owned()).or_default().extend(events);
         }
     }
 
-    /// The events held for `key`, oldest first; none are held afterwards.
+    /// Whether a create of `key` waits to be recorded.
+    pub fn pending(&self, key: &str) -> bool {
+        self.by_key
+            .lock()
+            .is_ok_and(|by_key| by_key.contains_key(key))
+    }
+
+    /// The events held for `key`, oldest first; nothing is pending for it afterwards.
     pub fn take(&self, key: &str) -> Vec<(&'static str, String)> {
         self.by_key
             .lock()
@@ -366,7 +372,7 @@ impl Context {
             exports: ExportTargets::default(),
             parents: ParentStores::default(),
             uncertain_creates: UncertainCreates::default(),
-            deferred_events: DeferredEvents::default(),
+            deferred_records: DeferredRecords::default(),
             wakes: Wakes::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
@@ -487,16 +493,19 @@ mod tests {
     }
 
     #[test]
-    fn deferred_events_are_taken_once_in_order_and_per_key() {
-        let deferred = DeferredEvents::default();
+    fn deferred_records_are_taken_once_with_their_events_in_order() {
+        let deferred = DeferredRecords::default();
         deferred.hold("a", vec![("Created", "one".into())]);
         deferred.hold("a", vec![("Updated", "two".into())]);
         deferred.hold("b", Vec::new());
+        assert!(deferred.pending("a") && deferred.pending("b") && !deferred.pending("c"));
         assert_eq!(
             deferred.take("a"),
             vec![("Created", "one".to_owned()), ("Updated", "two".to_owned())]
         );
-        assert!(deferred.take("a").is_empty(), "taken once");
+        assert!(!deferred.pending("a"), "taken once");
+        assert!(deferred.take("a").is_empty());
         assert!(deferred.take("b").is_empty());
+        assert!(!deferred.pending("b"));
     }
 }

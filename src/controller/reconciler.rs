@@ -131,7 +131,8 @@ pub enum StatusWrite {
     /// Now, before the reconcile ends (when it differs from the stored one).
     #[default]
     Now,
-    /// At the object's next look, `poll_initial` later, together with the events: for a
+    /// At the object's next look, `poll_initial` later, together with the events (that look
+    /// records what the create returned, from the snapshot): for a
     /// create whose every status fact that look reads back from Scaleway (the resource is
     /// found by its name, unique in its scope, and carries this object's owner mark). Scaleway
     /// starts working once the create lands, and the Kubernetes writes around it (a status
@@ -278,7 +279,7 @@ pub async fn finish<K: Managed>(
     let key = object_key(object);
     match outcome {
         Ok(report) if report.status_write == StatusWrite::AtNextLook => {
-            ctx.deferred_events.hold(&key, report.events);
+            ctx.deferred_records.hold(&key, report.events);
             ctx.backoff.reset(&key);
             Ok(Action::requeue(ctx.config.poll_initial))
         }
@@ -335,7 +336,7 @@ pub async fn finish<K: Managed>(
 
 /// Publishes the events a create held back for this look (see [`StatusWrite::AtNextLook`]).
 pub async fn publish_deferred<K: Managed>(object: &K, ctx: &Context) {
-    for (reason, note) in ctx.deferred_events.take(&object_key(object)) {
+    for (reason, note) in ctx.deferred_records.take(&object_key(object)) {
         publish(object, ctx, EventType::Normal, reason, note).await;
     }
 }

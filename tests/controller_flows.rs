@@ -757,7 +757,8 @@ async fn a_busy_remote_object_is_waited_for_then_changed() {
             let status = status_of(&object);
             let synced = status.conditions.iter().find(|c| c.type_ == "Synced");
             match synced {
-                Some(c) if c.reason == "WaitingForRemote" || c.reason == "Updating" => Ok(status),
+                // Held until the container settles: the change is not applied yet.
+                Some(c) if c.reason == "WaitingForRemote" && c.status == "False" => Ok(status),
                 _ => Err(format!("{status:?}")),
             }
         })

@@ -182,6 +182,7 @@ async fn apply_steps(
         &uid,
     ));
     let mut status_write = StatusWrite::Now;
+    let mut waited = false;
     let remote = match plan(
         &desired,
         remote.as_ref(),
@@ -264,15 +265,34 @@ async fn apply_steps(
             status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             redeployed
         }
-        Plan::Wait | Plan::InSync => {
+        Plan::Wait => {
+            waited = true;
+            remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
+        }
+        Plan::InSync => {
             remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
         }
     };
     let resync = policy::effective_resync(ctx, object);
-    Ok(Report {
-        status_write,
-        ..report(object, ctx, status, &remote, events, resync)
-    })
+    let mut report = report(object, ctx, status, &remote, events, resync);
+    report.status_write = status_write;
+    if waited {
+        // Scaleway is busy with it: a change the spec asks for waits until it settles, and
+        // Synced says so (it is not applied yet).
+        let pending = changed_fields(&update_for(&desired, &remote, secrets_to_send));
+        if !pending.is_empty() || redeploy_requested {
+            let change = if pending.is_empty() {
+                "the redeploy".to_owned()
+            } else {
+                format!("the change of {}", pending.join(", "))
+            };
+            report.assessment = Assessment::waiting_for_remote(format!(
+                "Scaleway is working on the container ({}): {change} is applied once it settles",
+                remote.status
+            ));
+        }
+    }
+    Ok(report)
 }
 
 /// The report for a remote container as it now stands.

@@ -15,7 +15,7 @@ use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::{Lookup, find_fresh, wake_when_settled};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
-use super::remote_status::{assess, requeue_for};
+use super::remote_status::{assess, change_waits_for, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
     ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
@@ -182,13 +182,14 @@ async fn apply_steps(
         &uid,
     ));
     let mut status_write = StatusWrite::Now;
-    let mut waited = false;
-    let remote = match plan(
+    let planned = plan(
         &desired,
         remote.as_ref(),
         secrets_to_send.clone(),
         redeploy_requested,
-    ) {
+    );
+    let waited = matches!(planned, Plan::Wait);
+    let remote = match planned {
         Plan::Create => {
             // A new container always gets every secret value, whatever the old digest says.
             let request = desired.create_request(
@@ -265,11 +266,7 @@ async fn apply_steps(
             status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             redeployed
         }
-        Plan::Wait => {
-            waited = true;
-            remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
-        }
-        Plan::InSync => {
+        Plan::Wait | Plan::InSync => {
             remote.ok_or_else(|| Error::DependencyNotReady("remote container vanished".into()))?
         }
     };
@@ -277,19 +274,12 @@ async fn apply_steps(
     let mut report = report(object, ctx, status, &remote, events, resync);
     report.status_write = status_write;
     if waited {
-        // Scaleway is busy with it: a change the spec asks for waits until it settles, and
-        // Synced says so (it is not applied yet).
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
         let pending = changed_fields(&update_for(&desired, &remote, secrets_to_send));
-        if !pending.is_empty() || redeploy_requested {
-            let change = if pending.is_empty() {
-                "the redeploy".to_owned()
-            } else {
-                format!("the change of {}", pending.join(", "))
-            };
-            report.assessment = Assessment::waiting_for_remote(format!(
-                "Scaleway is working on the container ({}): {change} is applied once it settles",
-                remote.status
-            ));
+        if let Some(waiting) =
+            change_waits_for("container", &remote.status, &pending, redeploy_requested)
+        {
+            report.assessment = waiting;
         }
     }
     Ok(report)

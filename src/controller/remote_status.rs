@@ -10,6 +10,26 @@ use super::conditions::Assessment;
 use super::context::Context;
 use crate::scaleway::types::Status;
 
+/// Conditions for a remote object of `kind` that Scaleway is busy with (`status`) while the
+/// spec asks for a change of the `pending` fields, or a redeploy: not Synced, reason
+/// `WaitingForRemote`, until it settles and the change is applied. `None` when nothing waits
+/// (plain progress, see [`assess`]).
+pub fn change_waits_for(
+    kind: &str,
+    status: &Status,
+    pending: &[String],
+    redeploy: bool,
+) -> Option<Assessment> {
+    let change = match (pending.is_empty(), redeploy) {
+        (true, false) => return None,
+        (true, true) => "the redeploy".to_owned(),
+        (false, _) => format!("the change of {}", pending.join(", ")),
+    };
+    Some(Assessment::waiting_for_remote(format!(
+        "Scaleway is working on the {kind} ({status}): {change} is applied once it settles"
+    )))
+}
+
 /// Conditions for a remote object of `kind` in `status`.
 pub fn assess(kind: &str, status: &Status, error_message: Option<&str>) -> Assessment {
     match status {
@@ -84,6 +104,24 @@ pub fn requeue_for(status: &Status, key: &str, ctx: &Context, resync: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_waiting_for_a_busy_object_is_not_synced() {
+        assert!(change_waits_for("container", &Status::Updating, &[], false).is_none());
+        let fields = vec!["max_scale".to_owned()];
+        let waiting = change_waits_for("container", &Status::Updating, &fields, false);
+        let text = format!("{waiting:?}");
+        assert!(
+            text.contains("WaitingForRemote") && text.contains("the change of max_scale"),
+            "{text}"
+        );
+        assert!(waiting.is_some_and(|w| w.synced.is_err()));
+        let redeploy = format!(
+            "{:?}",
+            change_waits_for("container", &Status::Updating, &[], true)
+        );
+        assert!(redeploy.contains("the redeploy"), "{redeploy}");
+    }
 
     #[test]
     fn error_is_never_ready_and_carries_the_message() {

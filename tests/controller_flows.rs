@@ -792,6 +792,90 @@ async fn a_busy_remote_object_is_waited_for_then_changed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    let namespace = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    let id = namespace
+        .status
+        .as_ref()
+        .and_then(|s| s.id.clone())
+        .unwrap_or_default();
+    // Someone else's change is under way (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "updating", None)
+    );
+    h.api::<ServerlessNamespace>()
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "debug"}}}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let synced = || async {
+        let object = h
+            .api::<ServerlessNamespace>()
+            .get("demo")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        object
+            .status
+            .unwrap_or_default()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Synced")
+    };
+    h.until("the pending change reported as waiting", || async {
+        match synced().await {
+            Some(c) if c.status == "False" && c.reason == "WaitingForRemote" => {
+                if c.message.contains("environment_variables") {
+                    Ok(())
+                } else {
+                    Err(format!("the message names no field: {}", c.message))
+                }
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    // Polls see the namespace still busy: the change is still not applied, and Synced must
+    // not say it was.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let still = synced().await;
+    assert!(
+        still
+            .as_ref()
+            .is_some_and(|c| c.status == "False" && c.reason == "WaitingForRemote"),
+        "Synced while the change waits: {still:?}"
+    );
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    let region = h.scaleway.region("fr-par");
+    h.until("the change applied once the namespace settled", || async {
+        let remote = region.get_namespace(&id).await.map_err(|e| e.to_string())?;
+        match remote.environment_variables.get("LOG_LEVEL") {
+            Some(level) if level == "debug" => Ok(()),
+            other => Err(format!("{} {other:?}", remote.status)),
+        }
+    })
+    .await;
+    h.until("Synced again", || async {
+        match synced().await {
+            Some(c) if c.status == "True" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_keep_a_configmap_and_a_secret_up_to_date() {
     use k8s_openapi::api::core::v1::ConfigMap;
     let h = harness().await;

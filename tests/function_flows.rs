@@ -450,3 +450,68 @@ async fn code_from_a_secret_key_is_deployed() {
         sha256(ZIP_V1)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_function_keeps_a_pending_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(FUNCTIONS_NAMESPACE).await;
+    put_code(&h, "hello-code", ZIP_V1).await;
+    h.apply::<ServerlessFunction>(&function_yaml("hello", &from_config_map("hello-code"), ""))
+        .await;
+    let function = h
+        .condition::<ServerlessFunction>("hello", "Ready", "True")
+        .await;
+    let id = status_of_function(&function).id.unwrap_or_default();
+    // A deploy is under way (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "pending", None)
+    );
+    h.api::<ServerlessFunction>()
+        .patch(
+            "hello",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"maxScale": 5}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let waiting = |s: &scaleway_serverless_operator::crd::ServerlessFunctionStatus| {
+        s.conditions.iter().any(|c| {
+            c.type_ == "Synced"
+                && c.status == "False"
+                && c.reason == "WaitingForRemote"
+                && c.message.contains("max_scale")
+        })
+    };
+    function_where(
+        &h,
+        "hello",
+        "the pending change reported as waiting",
+        waiting,
+    )
+    .await;
+    // Polls see the function still busy: the change is still not applied, and Synced must
+    // not say it was.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let still = h
+        .api::<ServerlessFunction>()
+        .get("hello")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        waiting(&status_of_function(&still)),
+        "Synced while the change waits: {:?}",
+        still.status
+    );
+    assert_eq!(remote_function(&h, &id)["max_scale"], 3);
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    function_where(&h, "hello", "Synced once the change is applied", |s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == "Synced" && c.status == "True")
+    })
+    .await;
+    assert_eq!(remote_function(&h, &id)["max_scale"], 5);
+}

@@ -15,7 +15,7 @@ use super::namespace_target::{self, NamespaceChoice, Parent};
 use super::observe::{Lookup, find_fresh, wake_when_settled};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
-use super::remote_status::{assess, change_waits_for, requeue_for};
+use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
     ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
@@ -276,11 +276,8 @@ async fn apply_steps(
     if waited {
         // Scaleway is busy with it: a change the spec asks for waits until it settles.
         let pending = changed_fields(&update_for(&desired, &remote, secrets_to_send));
-        if let Some(waiting) =
-            change_waits_for("container", &remote.status, &pending, redeploy_requested)
-        {
-            report.assessment = waiting;
-        }
+        report =
+            report.waiting_on_remote("container", &remote.status, &pending, redeploy_requested);
     }
     Ok(report)
 }

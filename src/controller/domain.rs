@@ -127,6 +127,7 @@ async fn apply_steps(
     );
     let api = target.credentials.scope.client.region(&target.region);
     let cache_scope = target.cache_scope();
+    let mut pending = Vec::new();
     let remote = match remote {
         None => {
             let request = CreateDomainRequest {
@@ -161,7 +162,11 @@ async fn apply_steps(
             ));
             created
         }
-        Some(remote) if remote.status.is_transient() => remote,
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+        Some(remote) if remote.status.is_transient() => {
+            pending = changed_fields(&update_for(&remote, Some(tags)));
+            remote
+        }
         Some(remote) => {
             let update = update_for(&remote, Some(tags));
             if update.tags.is_none() {
@@ -180,7 +185,14 @@ async fn apply_steps(
             }
         }
     };
-    Ok(report(object, ctx, status, &remote, events, resync))
+    Ok(
+        report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+            "domain",
+            &remote.status,
+            &pending,
+            false,
+        ),
+    )
 }
 
 /// The report for a remote domain as it now stands.

@@ -153,6 +153,9 @@ async fn apply_steps(
         remote.as_ref().map(|r| r.tags.as_slice()),
         &uid,
     );
+    // Scaleway is busy with the function it was found in (not one created just now, whose
+    // code goes next).
+    let found_busy = remote.as_ref().is_some_and(|r| r.status.is_transient());
     let remote = match remote {
         None => {
             let mut settings = desired.settings.clone();
@@ -185,10 +188,6 @@ async fn apply_steps(
             status.code_sha256 = None;
             created
         }
-        // Scaleway is busy with it: look again when it settles.
-        Some(remote) if remote.status.is_transient() => {
-            return Ok(report(object, ctx, status, &remote, events, resync));
-        }
         Some(remote) => remote,
     };
     let needs_code = remote.status.as_str() == "created"
@@ -210,6 +209,28 @@ async fn apply_steps(
         secrets_to_send.map(secret_list),
         Some(tags),
     );
+    if found_busy {
+        // A change the spec asks for waits until it settles.
+        let mut pending = if update.is_empty() {
+            Vec::new()
+        } else {
+            changed_fields(&update.settings)
+        };
+        if archive
+            .as_ref()
+            .is_some_and(|a| previous.code_sha256.as_deref() != Some(a.sha256.as_str()))
+        {
+            pending.push("code".to_owned());
+        }
+        return Ok(
+            report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+                "function",
+                &remote.status,
+                &pending,
+                redeploy_asked,
+            ),
+        );
+    }
     let mut remote = remote;
     if !update.is_empty() && remote.status.as_str() != "created" {
         // With new code on its way, the deploy below applies the settings too.

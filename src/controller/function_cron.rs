@@ -200,6 +200,7 @@ async fn apply_steps(
         let drift = changed_fields(&update_for(&spec, &name, &remote));
         return Ok(report(object, ctx, status, &remote, events, resync).observed(&drift));
     }
+    let mut pending = Vec::new();
     let remote = match remote {
         None => {
             if previous.create_requested.is_some() && previous.id.is_none() {
@@ -232,7 +233,11 @@ async fn apply_steps(
             ));
             created
         }
-        Some(remote) if remote.status.is_transient() => remote,
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+        Some(remote) if remote.status.is_transient() => {
+            pending = changed_fields(&update_for(&spec, &name, &remote));
+            remote
+        }
         Some(remote) => {
             let update = update_for(&spec, &name, &remote);
             if update.is_empty() {
@@ -286,7 +291,12 @@ async fn apply_steps(
     if !uncertain {
         status.create_requested = None;
     }
-    let mut report = report(object, ctx, status, &remote, events, resync);
+    let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+        "cron",
+        &remote.status,
+        &pending,
+        false,
+    );
     if uncertain {
         // Look again soon while a lost create may still land.
         report.action = Action::requeue(std::time::Duration::from_secs(2));

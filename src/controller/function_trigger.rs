@@ -203,6 +203,7 @@ async fn apply_steps(
             )));
         }
     }
+    let mut pending = Vec::new();
     let remote = match remote {
         None => {
             let request = CreateTriggerRequest {
@@ -231,7 +232,11 @@ async fn apply_steps(
             ));
             created
         }
-        Some(remote) if remote.status.is_transient() => remote,
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+        Some(remote) if remote.status.is_transient() => {
+            pending = changed_fields(&update_for(spec, &name, &remote, &uid));
+            remote
+        }
         Some(remote) => {
             let update = update_for(spec, &name, &remote, &uid);
             if update.is_empty() {
@@ -278,7 +283,12 @@ async fn apply_steps(
             ));
         }
     }
-    let mut report = report(object, ctx, status, &remote, events, resync);
+    let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+        "trigger",
+        &remote.status,
+        &pending,
+        false,
+    );
     if uncertain {
         // Look again soon while a lost create may still land.
         report.action = Action::requeue(std::time::Duration::from_secs(2));

@@ -209,6 +209,7 @@ async fn apply_steps(
         remote.as_ref().map(|r| r.tags.as_slice()),
         &uid,
     );
+    let mut pending = Vec::new();
     let remote = match remote {
         None => {
             let spec = &object.spec;
@@ -238,11 +239,17 @@ async fn apply_steps(
             status.secrets_digest = secrets_digest;
             created
         }
-        Some(remote)
-            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
-        {
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+        Some(remote) if remote.status.is_transient() => {
+            pending = changed_fields(&update_for(
+                &object.spec,
+                &remote,
+                secrets_to_send,
+                Some(tags),
+            ));
             remote
         }
+        Some(remote) if remote.status == scaleway::types::Status::Locked => remote,
         Some(remote) => {
             let update = update_for(&object.spec, &remote, secrets_to_send, Some(tags));
             if update.is_empty() {
@@ -270,7 +277,14 @@ async fn apply_steps(
             }
         }
     };
-    Ok(report(object, ctx, status, &remote, events, resync))
+    Ok(
+        report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+            "namespace",
+            &remote.status,
+            &pending,
+            false,
+        ),
+    )
 }
 
 /// The report for a remote namespace as it now stands.

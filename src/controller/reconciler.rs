@@ -150,6 +150,25 @@ impl<S> Report<S> {
         self.assessment = self.assessment.observed(drift);
         self
     }
+
+    /// Scaleway is busy with the remote `kind` object (`status`, transient) while the spec asks
+    /// for a change of the `pending` fields, or a `redeploy`: the same report, but not Synced
+    /// (`WaitingForRemote`) until it settles and the change is applied. Unchanged when nothing
+    /// waits.
+    pub fn waiting_on_remote(
+        mut self,
+        kind: &str,
+        status: &impl std::fmt::Display,
+        pending: &[String],
+        redeploy: bool,
+    ) -> Self {
+        if let Some(waiting) =
+            super::remote_status::change_waits_for(kind, status, pending, redeploy)
+        {
+            self.assessment = waiting;
+        }
+        self
+    }
 }
 
 /// The field names an update sends, for events and drift reports (never the values).

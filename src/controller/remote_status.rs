@@ -16,7 +16,7 @@ use crate::scaleway::types::Status;
 /// (plain progress, see [`assess`]).
 pub fn change_waits_for(
     kind: &str,
-    status: &Status,
+    status: &impl std::fmt::Display,
     pending: &[String],
     redeploy: bool,
 ) -> Option<Assessment> {

@@ -278,6 +278,7 @@ async fn apply_steps(
         remote.as_ref().map(|r| r.tags.as_slice()),
         &uid,
     );
+    let mut pending = Vec::new();
     let remote = match remote {
         None => {
             // A create always carries the secret (the API requires it).
@@ -303,11 +304,18 @@ async fn apply_steps(
             status.secrets_digest = secrets_digest;
             created
         }
-        Some(remote)
-            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
-        {
+        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+        Some(remote) if remote.status.is_transient() => {
+            pending = changed_fields(&update_for(
+                spec,
+                &name,
+                &remote,
+                secret_to_send,
+                Some(tags),
+            ));
             remote
         }
+        Some(remote) if remote.status == scaleway::types::Status::Locked => remote,
         Some(remote) => {
             let update = update_for(spec, &name, &remote, secret_to_send, Some(tags));
             if update.is_empty() {
@@ -349,7 +357,12 @@ async fn apply_steps(
             ));
         }
     }
-    let mut report = report(object, ctx, status, &remote, events, resync);
+    let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
+        "trigger",
+        &remote.status,
+        &pending,
+        false,
+    );
     if uncertain {
         // Look again soon while a lost create may still land.
         report.action = Action::requeue(std::time::Duration::from_secs(2));

@@ -463,6 +463,8 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     tokio::time::sleep(steady_window).await;
     let steady_calls = emulator.emulator.total_requests() - steady_calls_before;
     let peak_rss_mib = operator.peak_rss_mib();
+    let rss_anon_mib = operator.status_mib("RssAnon:");
+    let rss_file_mib = operator.status_mib("RssFile:");
     drop(operator);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -479,6 +481,8 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             / f64::from(config.steady_periods.max(1)),
         kube_writes_per_object: converge_writes as f64 / objects,
         peak_rss_mib,
+        rss_anon_mib,
+        rss_file_mib,
         reconciles_per_second: reconciles / converge.as_secs_f64().max(f64::EPSILON),
         first_reconcile_ms: first_reconcile
             .map(|d| d.as_secs_f64() * 1000.0)

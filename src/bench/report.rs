@@ -23,6 +23,11 @@ pub struct Report {
     pub kube_writes_per_object: f64,
     /// Peak RSS of the operator process.
     pub peak_rss_mib: f64,
+    /// The operator's RSS at the end of the steady window, split: anonymous memory (heap,
+    /// stacks) and file-backed pages (mostly its binary's code, which also carries the
+    /// emulator and the in-memory API server).
+    pub rss_anon_mib: f64,
+    pub rss_file_mib: f64,
     /// Reconciles per second while converging.
     pub reconciles_per_second: f64,
     /// From the operator's start to its first status write.
@@ -101,6 +106,11 @@ impl Report {
                 ),
             ),
             (
+                "RSS at the end (MiB): anonymous / file-backed",
+                format!("{:.1} / {:.1}", self.rss_anon_mib, self.rss_file_mib),
+                String::new(),
+            ),
+            (
                 "namespaces Ready after (s)",
                 format!("{:.2}", self.namespaces_ready_seconds),
                 String::new(),
@@ -154,6 +164,8 @@ mod tests {
             steady_calls_per_object_per_resync: 0.02,
             kube_writes_per_object: 4.0,
             peak_rss_mib: 30.0,
+            rss_anon_mib: 20.0,
+            rss_file_mib: 10.0,
             reconciles_per_second: 100.0,
             first_reconcile_ms: 200.0,
             namespaces_ready_seconds: 1.1,
@@ -175,12 +187,18 @@ mod tests {
             "first_reconcile_ms",
             "operator_cpu_seconds",
             "harness_cpu_seconds",
+            "rss_anon_mib",
+            "rss_file_mib",
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
         let table = report.table();
         assert!(
             table.contains("| converge / lower bound | 1.11 | ≤ 1.2 at N=1000: ok |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| RSS at the end (MiB): anonymous / file-backed | 20.0 / 10.0 |"),
             "{table}"
         );
         assert!(

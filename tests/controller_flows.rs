@@ -876,6 +876,89 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("web", ""))
+        .await;
+    h.apply::<ServerlessTrigger>(
+        "apiVersion: serverless.scaleway.com/v1alpha1\nkind: ServerlessTrigger\nmetadata:\n  name: nightly\nspec:\n  containerRef:\n    name: web\n  description: first\n  cron:\n    schedule: \"0 3 * * *\"\n",
+    )
+    .await;
+    let trigger = h
+        .condition::<ServerlessTrigger>("nightly", "Ready", "True")
+        .await;
+    let id = trigger
+        .status
+        .as_ref()
+        .and_then(|s| s.id.clone())
+        .unwrap_or_default();
+    // Scaleway is still working on it (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "pending", None)
+    );
+    h.api::<ServerlessTrigger>()
+        .patch(
+            "nightly",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"description": "second"}})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let synced = || async {
+        let object = h
+            .api::<ServerlessTrigger>()
+            .get("nightly")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        object
+            .status
+            .unwrap_or_default()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Synced")
+    };
+    let waiting = |c: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>| {
+        c.as_ref().is_some_and(|c| {
+            c.status == "False"
+                && c.reason == "WaitingForRemote"
+                && c.message.contains("description")
+        })
+    };
+    h.until("the pending change reported as waiting", || async {
+        let c = synced().await;
+        if waiting(&c) {
+            Ok(())
+        } else {
+            Err(format!("{c:?}"))
+        }
+    })
+    .await;
+    // Polls see the trigger still busy: Synced must not say the change was applied.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let still = synced().await;
+    assert!(waiting(&still), "Synced while the change waits: {still:?}");
+    let region = h.scaleway.region("fr-par");
+    let remote = region
+        .get_trigger(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(remote.description, "first");
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    h.until("the change applied once the trigger settled", || async {
+        let remote = region.get_trigger(&id).await.map_err(|e| e.to_string())?;
+        match synced().await {
+            Some(c) if c.status == "True" && remote.description == "second" => Ok(()),
+            other => Err(format!("{} {other:?}", remote.description)),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_keep_a_configmap_and_a_secret_up_to_date() {
     use k8s_openapi::api::core::v1::ConfigMap;
     let h = harness().await;

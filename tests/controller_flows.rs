@@ -875,6 +875,87 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     .await;
 }
 
+const PATCH_NAMESPACE: &str = "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_namespace_reports_a_pending_change_as_not_applied() {
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    let namespace = h
+        .condition::<ServerlessNamespace>("demo", "Ready", "True")
+        .await;
+    let id = namespace
+        .status
+        .as_ref()
+        .and_then(|s| s.id.clone())
+        .unwrap_or_default();
+    assert!(h.emulator.emulator.set_resource_status(&id, "locked", None));
+    // The snapshot still says `ready`: the PATCH this change causes is answered 409
+    // `locked`, and the next look must report the lock instead of writing again.
+    h.api::<ServerlessNamespace>()
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "debug"}}}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.until(
+        "the change reported as not applicable while locked",
+        || async {
+            let object = h
+                .api::<ServerlessNamespace>()
+                .get("demo")
+                .await
+                .map_err(|e| e.to_string())?;
+            let conditions = object.status.unwrap_or_default().conditions;
+            let has = |type_: &str, status: &str, reason: &str| {
+                conditions
+                    .iter()
+                    .any(|c| c.type_ == type_ && c.status == status && c.reason == reason)
+            };
+            if has("Synced", "False", "RemoteLocked") && has("Stalled", "True", "RemoteLocked") {
+                Ok(())
+            } else {
+                Err(format!("{conditions:?}"))
+            }
+        },
+    )
+    .await;
+    let patches = h.calls(PATCH_NAMESPACE);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        h.calls(PATCH_NAMESPACE) <= patches + 1,
+        "no PATCH loop against a locked namespace"
+    );
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    // Unlocked: nothing wakes a stalled object but a change or its resync; a spec change
+    // does.
+    h.api::<ServerlessNamespace>()
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "trace"}}}),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let region = h.scaleway.region("fr-par");
+    h.until("the change applied once unlocked", || async {
+        let remote = region.get_namespace(&id).await.map_err(|e| e.to_string())?;
+        match remote.environment_variables.get("LOG_LEVEL") {
+            Some(level) if level == "trace" => Ok(()),
+            other => Err(format!("{} {other:?}", remote.status)),
+        }
+    })
+    .await;
+    h.condition::<ServerlessNamespace>("demo", "Synced", "True")
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.

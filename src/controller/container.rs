@@ -21,7 +21,7 @@ use crate::crd::{
     ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
     ServerlessDomain, ServerlessTrigger,
 };
-use crate::scaleway::types::{Container, ContainerFilter};
+use crate::scaleway::types::{Container, ContainerFilter, Status};
 
 reconciler::managed!(
     ServerlessContainer,
@@ -188,7 +188,12 @@ async fn apply_steps(
         secrets_to_send.clone(),
         redeploy_requested,
     );
-    let waited = matches!(planned, Plan::Wait);
+    // Scaleway is busy with it (or it is locked): a change the spec asks for waits.
+    let held = match planned {
+        Plan::Wait => true,
+        Plan::InSync => remote.as_ref().is_some_and(|r| r.status == Status::Locked),
+        _ => false,
+    };
     let remote = match planned {
         Plan::Create => {
             // A new container always gets every secret value, whatever the old digest says.
@@ -273,8 +278,7 @@ async fn apply_steps(
     let resync = policy::effective_resync(ctx, object);
     let mut report = report(object, ctx, status, &remote, events, resync);
     report.status_write = status_write;
-    if waited {
-        // Scaleway is busy with it: a change the spec asks for waits until it settles.
+    if held {
         let pending = changed_fields(&update_for(&desired, &remote, secrets_to_send));
         report =
             report.waiting_on_remote("container", &remote.status, &pending, redeploy_requested);

@@ -239,8 +239,11 @@ async fn apply_steps(
             status.secrets_digest = secrets_digest;
             created
         }
-        // Scaleway is busy with it: a change the spec asks for waits until it settles.
-        Some(remote) if remote.status.is_transient() => {
+        // Scaleway is busy with it: a change the spec asks for waits until it settles (or,
+        // locked, cannot be made).
+        Some(remote)
+            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
+        {
             pending = changed_fields(&update_for(
                 &object.spec,
                 &remote,
@@ -249,7 +252,6 @@ async fn apply_steps(
             ));
             remote
         }
-        Some(remote) if remote.status == scaleway::types::Status::Locked => remote,
         Some(remote) => {
             let update = update_for(&object.spec, &remote, secrets_to_send, Some(tags));
             if update.is_empty() {

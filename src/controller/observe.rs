@@ -21,6 +21,11 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Whether Scaleway is still working on it (the next look must be a fresh GET).
     fn is_transient(&self) -> bool;
+    /// Whether Scaleway reports it `locked` (it refuses every change: the next look must be
+    /// a fresh GET, so that the unlocking is seen then, not when the snapshot expires).
+    fn is_locked(&self) -> bool {
+        false
+    }
     /// Tags (where the ownership tag is).
     fn tags(&self) -> &[String];
     /// The UID of the Kubernetes object the resource was created for (or adopted by), from
@@ -41,6 +46,9 @@ macro_rules! remote_object {
             }
             fn is_transient(&self) -> bool {
                 self.status.is_transient()
+            }
+            fn is_locked(&self) -> bool {
+                self.status.to_string() == "locked"
             }
             fn tags(&self) -> &[String] {
                 &self.tags
@@ -341,10 +349,13 @@ impl<T: RemoteObject> RemoteCache<T> {
             .unwrap_or_default()
     }
 
-    /// After a write that failed: when Scaleway said the object is busy or gone, the snapshot
-    /// was wrong about it, so the next lookup lists the scope again.
+    /// After a write that failed: when Scaleway said the object is busy, locked or gone, the
+    /// snapshot was wrong about it, so the next lookup lists the scope again (and reports the
+    /// object as it stands rather than writing to it again).
     pub async fn after_failed_write(&self, scope: &str, error: &scaleway::Error) {
-        if matches!(error, scaleway::Error::TransientState { .. }) || error.is_not_found() {
+        let locked = matches!(error, scaleway::Error::Conflict { kind, .. } if kind == "locked");
+        if matches!(error, scaleway::Error::TransientState { .. }) || locked || error.is_not_found()
+        {
             self.invalidate(scope).await;
         }
     }
@@ -394,8 +405,8 @@ pub fn max_age(recorded: bool, resync: Duration) -> Duration {
 pub const BULK_POLL_AGE: Duration = Duration::from_millis(100);
 
 /// Finds an object through the scope's snapshot and, when the snapshot shows it in a
-/// transient status, reads it again with an individual GET so that progress is seen without
-/// listing the whole scope. An object the GET no longer finds is forgotten.
+/// transient status (or locked), reads it again with an individual GET so that progress is
+/// seen without listing the whole scope. An object the GET no longer finds is forgotten.
 pub async fn find_fresh<T, L, LF, G, GF>(
     cache: &RemoteCache<T>,
     scope: &str,
@@ -413,10 +424,11 @@ where
     let Some(found) = cache.find(scope, lookup, &list).await? else {
         return Ok(None);
     };
-    if !found.is_transient() {
+    let locked = found.is_locked();
+    if !found.is_transient() && !locked {
         return Ok(Some(found));
     }
-    if cache.transient_count(scope).await > 1 {
+    if !locked && cache.transient_count(scope).await > 1 {
         // Several objects of the scope in transit (a burst of creates or updates): one List
         // refreshes all of them, where a GET each would cost a call per object. Objects
         // polled within BULK_POLL_AGE of each other share it.

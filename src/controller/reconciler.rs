@@ -151,10 +151,10 @@ impl<S> Report<S> {
         self
     }
 
-    /// Scaleway is busy with the remote `kind` object (`status`, transient) while the spec asks
-    /// for a change of the `pending` fields, or a `redeploy`: the same report, but not Synced
-    /// (`WaitingForRemote`) until it settles and the change is applied. Unchanged when nothing
-    /// waits.
+    /// Scaleway is busy with the remote `kind` object (`status`, transient or locked) while the
+    /// spec asks for a change of the `pending` fields, or a `redeploy`: the same report, but not
+    /// Synced (`WaitingForRemote` until it settles and the change is applied; `RemoteLocked`,
+    /// stalled, while it is locked). Unchanged when nothing waits.
     pub fn waiting_on_remote(
         mut self,
         kind: &str,

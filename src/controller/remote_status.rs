@@ -12,8 +12,9 @@ use crate::scaleway::types::Status;
 
 /// Conditions for a remote object of `kind` that Scaleway is busy with (`status`) while the
 /// spec asks for a change of the `pending` fields, or a redeploy: not Synced, reason
-/// `WaitingForRemote`, until it settles and the change is applied. `None` when nothing waits
-/// (plain progress, see [`assess`]).
+/// `WaitingForRemote`, until it settles and the change is applied; or, for a `locked` one,
+/// not Synced and stalled (`RemoteLocked`), as the change cannot be applied. `None` when
+/// nothing waits (plain progress, see [`assess`]).
 pub fn change_waits_for(
     kind: &str,
     status: &impl std::fmt::Display,
@@ -25,6 +26,15 @@ pub fn change_waits_for(
         (true, true) => "the redeploy".to_owned(),
         (false, _) => format!("the change of {}", pending.join(", ")),
     };
+    let status = status.to_string();
+    if status == "locked" {
+        // Not a wait: Scaleway refuses every change to a locked resource.
+        return Some(Assessment::failed(
+            "RemoteLocked",
+            format!("Scaleway reports the {kind} locked: {change} cannot be applied"),
+            true,
+        ));
+    }
     Some(Assessment::waiting_for_remote(format!(
         "Scaleway is working on the {kind} ({status}): {change} is applied once it settles"
     )))
@@ -121,6 +131,27 @@ mod tests {
             change_waits_for("container", &Status::Updating, &[], true)
         );
         assert!(redeploy.contains("the redeploy"), "{redeploy}");
+    }
+
+    #[test]
+    fn a_change_to_a_locked_object_is_not_synced_and_stalls() {
+        assert!(change_waits_for("namespace", &Status::Locked, &[], false).is_none());
+        let fields = vec!["description".to_owned()];
+        let Some(locked) = change_waits_for("namespace", &Status::Locked, &fields, false) else {
+            panic!("a pending change to a locked namespace is reported");
+        };
+        assert!(
+            matches!(&locked.synced, Err((reason, message)) if reason == "RemoteLocked"
+                && message.contains("the change of description cannot be applied")),
+            "{locked:?}"
+        );
+        assert!(locked.stalled.is_some(), "{locked:?}");
+        // The functions API's statuses say `locked` too.
+        let function_locked = crate::scaleway::functions::types::FunctionStatus::Locked;
+        assert!(
+            change_waits_for("function", &function_locked, &fields, false)
+                .is_some_and(|a| a.stalled.is_some())
+        );
     }
 
     #[test]

@@ -1045,24 +1045,6 @@ where
     .await
 }
 
-async fn merge_spec<K>(h: &Harness, name: &str, spec: Value)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
-{
-    h.api::<K>()
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": spec})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("patch {name}: {e}"));
-}
-
 /// One controller-time case: a container spec change, the reason and the words the Ready
 /// message must contain, and the fix that makes it converge (if checked).
 struct Bad {
@@ -1147,7 +1129,7 @@ async fn values_the_operator_can_check_never_reach_scaleway() {
 
     // Fixed, they converge.
     for case in cases.iter().filter(|c| c.fix.is_some()) {
-        merge_spec::<ServerlessContainer>(&h, case.name, case.fix.clone().unwrap_or_default())
+        h.merge_spec::<ServerlessContainer>(case.name, case.fix.clone().unwrap_or_default())
             .await;
     }
     for case in cases.iter().filter(|c| c.fix.is_some()) {
@@ -1229,7 +1211,7 @@ async fn values_only_scaleway_refuses_fail_once_then_stall() {
 
     let fixed: Vec<&Bad> = cases.iter().filter(|c| c.fix.is_some()).collect();
     for case in &fixed {
-        merge_spec::<ServerlessContainer>(&h, case.name, case.fix.clone().unwrap_or_default())
+        h.merge_spec::<ServerlessContainer>(case.name, case.fix.clone().unwrap_or_default())
             .await;
     }
     for case in &fixed {
@@ -1263,7 +1245,7 @@ async fn a_bad_cron_schedule_fails_once_and_converges_when_fixed() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.calls(POST_TRIGGERS) - before, posts, "no retry loop");
 
-    merge_spec::<ServerlessTrigger>(&h, "nightly", json!({"cron": {"schedule": "0 3 * * *"}}))
+    h.merge_spec::<ServerlessTrigger>("nightly", json!({"cron": {"schedule": "0 3 * * *"}}))
         .await;
     h.condition::<ServerlessTrigger>("nightly", "Ready", "True")
         .await;
@@ -1284,7 +1266,8 @@ async fn a_bad_cron_schedule_fails_once_and_converges_when_fixed() {
     assert!(ready.message.contains("name"), "{}", ready.message);
     let posts = h.calls(POST_TRIGGERS) - before;
     assert!((1..=2).contains(&posts), "{posts} failing creates");
-    merge_spec::<ServerlessTrigger>(&h, "nightly.v2", json!({"name": "nightly-v2"})).await;
+    h.merge_spec::<ServerlessTrigger>("nightly.v2", json!({"name": "nightly-v2"}))
+        .await;
     h.condition::<ServerlessTrigger>("nightly.v2", "Ready", "True")
         .await;
     assert_eq!(h.remote_count("triggers"), 2);

@@ -9,6 +9,7 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace as KubeNamespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use scaleway_serverless_operator::crd::{
@@ -17,6 +18,7 @@ use scaleway_serverless_operator::crd::{
 use scaleway_serverless_operator::scaleway::types::{
     ContainerFilter, ContainerSettings, Status, UpdateContainerRequest,
 };
+use serde_json::json;
 use support::*;
 
 /// A create's status write and `Created` event wait for the object's next look
@@ -791,58 +793,49 @@ async fn a_busy_remote_object_is_waited_for_then_changed() {
         .await;
 }
 
+/// Whether `condition` has `status` and `reason` (and its message `words`).
+fn is(condition: &Option<Condition>, status: &str, reason: &str, words: &str) -> bool {
+    condition
+        .as_ref()
+        .is_some_and(|c| c.status == status && c.reason == reason && c.message.contains(words))
+}
+
+/// Waits until the remote namespace `id` has `LOG_LEVEL=level`.
+async fn remote_log_level(h: &Harness, id: &str, level: &str) {
+    let region = h.scaleway.region("fr-par");
+    h.until(&format!("LOG_LEVEL={level} at Scaleway"), || async {
+        let remote = region.get_namespace(id).await.map_err(|e| e.to_string())?;
+        match remote.environment_variables.get("LOG_LEVEL") {
+            Some(found) if found == level => Ok(()),
+            other => Err(format!("{} {other:?}", remote.status)),
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
     let h = harness_with(Duration::from_secs(3600)).await;
-    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
-    let namespace = h
-        .condition::<ServerlessNamespace>("demo", "Ready", "True")
-        .await;
-    let id = namespace
-        .status
-        .as_ref()
-        .and_then(|s| s.id.clone())
-        .unwrap_or_default();
+    let id = h.demo_namespace_id().await;
     // Someone else's change is under way (and stays so until the test ends it).
     assert!(
         h.emulator
             .emulator
             .set_resource_status(&id, "updating", None)
     );
-    h.api::<ServerlessNamespace>()
-        .patch(
-            "demo",
-            &PatchParams::default(),
-            &Patch::Merge(
-                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "debug"}}}),
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let synced = || async {
-        let object = h
-            .api::<ServerlessNamespace>()
-            .get("demo")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        object
-            .status
-            .unwrap_or_default()
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Synced")
-    };
+    h.merge_spec::<ServerlessNamespace>(
+        "demo",
+        json!({"environmentVariables": {"LOG_LEVEL": "debug"}}),
+    )
+    .await;
+    let synced = || h.condition_now::<ServerlessNamespace>("demo", "Synced");
     h.until("the pending change reported as waiting", || async {
-        match synced().await {
-            Some(c) if c.status == "False" && c.reason == "WaitingForRemote" => {
-                if c.message.contains("environment_variables") {
-                    Ok(())
-                } else {
-                    Err(format!("the message names no field: {}", c.message))
-                }
-            }
-            other => Err(format!("{other:?}")),
+        let c = synced().await;
+        if is(&c, "False", "WaitingForRemote", "environment_variables") {
+            Ok(())
+        } else {
+            Err(format!("{c:?}"))
         }
     })
     .await;
@@ -851,28 +844,13 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let still = synced().await;
     assert!(
-        still
-            .as_ref()
-            .is_some_and(|c| c.status == "False" && c.reason == "WaitingForRemote"),
+        is(&still, "False", "WaitingForRemote", ""),
         "Synced while the change waits: {still:?}"
     );
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    let region = h.scaleway.region("fr-par");
-    h.until("the change applied once the namespace settled", || async {
-        let remote = region.get_namespace(&id).await.map_err(|e| e.to_string())?;
-        match remote.environment_variables.get("LOG_LEVEL") {
-            Some(level) if level == "debug" => Ok(()),
-            other => Err(format!("{} {other:?}", remote.status)),
-        }
-    })
-    .await;
-    h.until("Synced again", || async {
-        match synced().await {
-            Some(c) if c.status == "True" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await;
+    remote_log_level(&h, &id, "debug").await;
+    h.condition::<ServerlessNamespace>("demo", "Synced", "True")
+        .await;
 }
 
 const PATCH_NAMESPACE: &str = "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}";
@@ -880,46 +858,29 @@ const PATCH_NAMESPACE: &str = "PATCH /containers/v1/regions/{region}/namespaces/
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_namespace_reports_a_pending_change_as_not_applied() {
     let h = harness_with(Duration::from_secs(3600)).await;
-    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
-    let namespace = h
-        .condition::<ServerlessNamespace>("demo", "Ready", "True")
-        .await;
-    let id = namespace
-        .status
-        .as_ref()
-        .and_then(|s| s.id.clone())
-        .unwrap_or_default();
+    let id = h.demo_namespace_id().await;
     assert!(h.emulator.emulator.set_resource_status(&id, "locked", None));
     // The snapshot still says `ready`: the PATCH this change causes is answered 409
     // `locked`, and the next look must report the lock instead of writing again.
-    h.api::<ServerlessNamespace>()
-        .patch(
-            "demo",
-            &PatchParams::default(),
-            &Patch::Merge(
-                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "debug"}}}),
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    h.merge_spec::<ServerlessNamespace>(
+        "demo",
+        json!({"environmentVariables": {"LOG_LEVEL": "debug"}}),
+    )
+    .await;
     h.until(
         "the change reported as not applicable while locked",
         || async {
-            let object = h
-                .api::<ServerlessNamespace>()
-                .get("demo")
-                .await
-                .map_err(|e| e.to_string())?;
-            let conditions = object.status.unwrap_or_default().conditions;
-            let has = |type_: &str, status: &str, reason: &str| {
-                conditions
-                    .iter()
-                    .any(|c| c.type_ == type_ && c.status == status && c.reason == reason)
-            };
-            if has("Synced", "False", "RemoteLocked") && has("Stalled", "True", "RemoteLocked") {
+            let synced = h
+                .condition_now::<ServerlessNamespace>("demo", "Synced")
+                .await;
+            let stalled = h
+                .condition_now::<ServerlessNamespace>("demo", "Stalled")
+                .await;
+            if is(&synced, "False", "RemoteLocked", "") && is(&stalled, "True", "RemoteLocked", "")
+            {
                 Ok(())
             } else {
-                Err(format!("{conditions:?}"))
+                Err(format!("{synced:?} {stalled:?}"))
             }
         },
     )
@@ -933,25 +894,12 @@ async fn a_locked_namespace_reports_a_pending_change_as_not_applied() {
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
     // Unlocked: nothing wakes a stalled object but a change or its resync; a spec change
     // does.
-    h.api::<ServerlessNamespace>()
-        .patch(
-            "demo",
-            &PatchParams::default(),
-            &Patch::Merge(
-                serde_json::json!({"spec": {"environmentVariables": {"LOG_LEVEL": "trace"}}}),
-            ),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let region = h.scaleway.region("fr-par");
-    h.until("the change applied once unlocked", || async {
-        let remote = region.get_namespace(&id).await.map_err(|e| e.to_string())?;
-        match remote.environment_variables.get("LOG_LEVEL") {
-            Some(level) if level == "trace" => Ok(()),
-            other => Err(format!("{} {other:?}", remote.status)),
-        }
-    })
+    h.merge_spec::<ServerlessNamespace>(
+        "demo",
+        json!({"environmentVariables": {"LOG_LEVEL": "trace"}}),
+    )
     .await;
+    remote_log_level(&h, &id, "trace").await;
     h.condition::<ServerlessNamespace>("demo", "Synced", "True")
         .await;
 }
@@ -970,48 +918,19 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     let trigger = h
         .condition::<ServerlessTrigger>("nightly", "Ready", "True")
         .await;
-    let id = trigger
-        .status
-        .as_ref()
-        .and_then(|s| s.id.clone())
-        .unwrap_or_default();
+    let id = trigger.status.and_then(|s| s.id).unwrap_or_default();
     // Scaleway is still working on it (and stays so until the test ends it).
     assert!(
         h.emulator
             .emulator
             .set_resource_status(&id, "pending", None)
     );
-    h.api::<ServerlessTrigger>()
-        .patch(
-            "nightly",
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"spec": {"description": "second"}})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let synced = || async {
-        let object = h
-            .api::<ServerlessTrigger>()
-            .get("nightly")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        object
-            .status
-            .unwrap_or_default()
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Synced")
-    };
-    let waiting = |c: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>| {
-        c.as_ref().is_some_and(|c| {
-            c.status == "False"
-                && c.reason == "WaitingForRemote"
-                && c.message.contains("description")
-        })
-    };
+    h.merge_spec::<ServerlessTrigger>("nightly", json!({"description": "second"}))
+        .await;
+    let synced = || h.condition_now::<ServerlessTrigger>("nightly", "Synced");
     h.until("the pending change reported as waiting", || async {
         let c = synced().await;
-        if waiting(&c) {
+        if is(&c, "False", "WaitingForRemote", "description") {
             Ok(())
         } else {
             Err(format!("{c:?}"))
@@ -1021,7 +940,10 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     // Polls see the trigger still busy: Synced must not say the change was applied.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let still = synced().await;
-    assert!(waiting(&still), "Synced while the change waits: {still:?}");
+    assert!(
+        is(&still, "False", "WaitingForRemote", "description"),
+        "Synced while the change waits: {still:?}"
+    );
     let region = h.scaleway.region("fr-par");
     let remote = region
         .get_trigger(&id)

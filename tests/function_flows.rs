@@ -469,14 +469,8 @@ async fn a_busy_function_keeps_a_pending_change_unsynced_until_it_settles() {
             .emulator
             .set_resource_status(&id, "pending", None)
     );
-    h.api::<ServerlessFunction>()
-        .patch(
-            "hello",
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"spec": {"maxScale": 5}})),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    h.merge_spec::<ServerlessFunction>("hello", json!({"maxScale": 5}))
+        .await;
     let waiting = |s: &scaleway_serverless_operator::crd::ServerlessFunctionStatus| {
         s.conditions.iter().any(|c| {
             c.type_ == "Synced"

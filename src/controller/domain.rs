@@ -11,7 +11,7 @@ use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
 use super::error::Error;
 use super::function_domain;
-use super::observe::{Lookup, find_fresh};
+use super::observe::{Lookup, RemoteObject, find_fresh};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -162,8 +162,9 @@ async fn apply_steps(
             ));
             created
         }
-        // Scaleway is busy with it: a change the spec asks for waits until it settles.
-        Some(remote) if remote.status.is_transient() => {
+        // Scaleway is busy with it: a change the spec asks for waits until it settles (or,
+        // locked, cannot be made).
+        Some(remote) if remote.status.is_transient() || remote.is_locked() => {
             pending = changed_fields(&update_for(&remote, Some(tags)));
             remote
         }

@@ -12,7 +12,7 @@ use super::error::Error;
 use super::function_code::{self, Archive};
 use super::function_plan::{Desired, secrets as secret_list, update_for};
 use super::namespace_target::{self, NamespaceChoice, Parent};
-use super::observe::{Lookup, find_fresh};
+use super::observe::{Lookup, RemoteObject, find_fresh};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -154,8 +154,10 @@ async fn apply_steps(
         &uid,
     );
     // Scaleway is busy with the function it was found in (not one created just now, whose
-    // code goes next).
-    let found_busy = remote.as_ref().is_some_and(|r| r.status.is_transient());
+    // code goes next), or it is locked.
+    let found_busy = remote
+        .as_ref()
+        .is_some_and(|r| r.status.is_transient() || r.is_locked());
     let remote = match remote {
         None => {
             let mut settings = desired.settings.clone();

@@ -48,7 +48,7 @@ macro_rules! remote_object {
                 self.status.is_transient()
             }
             fn is_locked(&self) -> bool {
-                self.status.to_string() == "locked"
+                super::remote_status::is_locked(&self.status)
             }
             fn tags(&self) -> &[String] {
                 &self.tags
@@ -125,6 +125,9 @@ impl RemoteObject for FunctionDomain {
     }
     fn is_transient(&self) -> bool {
         self.status.is_transient()
+    }
+    fn is_locked(&self) -> bool {
+        super::remote_status::is_locked(&self.status)
     }
     fn tags(&self) -> &[String] {
         &[]
@@ -404,9 +407,18 @@ pub fn max_age(recorded: bool, resync: Duration) -> Duration {
 /// in transit too (see [`find_fresh`]).
 pub const BULK_POLL_AGE: Duration = Duration::from_millis(100);
 
+/// `lookup`, with a snapshot older than `age` listed again.
+fn fresh_within(lookup: Lookup<'_>, age: Duration) -> Lookup<'_> {
+    Lookup {
+        max_age: lookup.max_age.min(age),
+        ..lookup
+    }
+}
+
 /// Finds an object through the scope's snapshot and, when the snapshot shows it in a
-/// transient status (or locked), reads it again with an individual GET so that progress is
-/// seen without listing the whole scope. An object the GET no longer finds is forgotten.
+/// transient status, reads it again with an individual GET so that progress is seen without
+/// listing the whole scope (a locked one, rarer, through the scope's List). An object the GET
+/// no longer finds is forgotten.
 pub async fn find_fresh<T, L, LF, G, GF>(
     cache: &RemoteCache<T>,
     scope: &str,
@@ -424,19 +436,23 @@ where
     let Some(found) = cache.find(scope, lookup, &list).await? else {
         return Ok(None);
     };
-    let locked = found.is_locked();
-    if !found.is_transient() && !locked {
+    if found.is_locked() {
+        // Locked until someone lifts it: the look reads the scope as it stands (the List just
+        // made, if this look made one; else one more), so the unlock is seen at the next look.
+        return cache
+            .find(scope, fresh_within(lookup, BULK_POLL_AGE), &list)
+            .await;
+    }
+    if !found.is_transient() {
         return Ok(Some(found));
     }
-    if !locked && cache.transient_count(scope).await > 1 {
+    if cache.transient_count(scope).await > 1 {
         // Several objects of the scope in transit (a burst of creates or updates): one List
         // refreshes all of them, where a GET each would cost a call per object. Objects
         // polled within BULK_POLL_AGE of each other share it.
-        let again = Lookup {
-            max_age: lookup.max_age.min(BULK_POLL_AGE),
-            ..lookup
-        };
-        return cache.find(scope, again, &list).await;
+        return cache
+            .find(scope, fresh_within(lookup, BULK_POLL_AGE), &list)
+            .await;
     }
     match get(found.id().to_owned()).await {
         Ok(fresh) => {

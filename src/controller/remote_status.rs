@@ -26,8 +26,7 @@ pub fn change_waits_for(
         (true, true) => "the redeploy".to_owned(),
         (false, _) => format!("the change of {}", pending.join(", ")),
     };
-    let status = status.to_string();
-    if status == "locked" {
+    if is_locked(status) {
         // Not a wait: Scaleway refuses every change to a locked resource.
         return Some(Assessment::failed(
             "RemoteLocked",
@@ -38,6 +37,12 @@ pub fn change_waits_for(
     Some(Assessment::waiting_for_remote(format!(
         "Scaleway is working on the {kind} ({status}): {change} is applied once it settles"
     )))
+}
+
+/// Whether a remote status (of either API: both spell it so) is `locked`: Scaleway refuses
+/// every change to the resource.
+pub fn is_locked(status: &impl std::fmt::Display) -> bool {
+    status.to_string() == "locked"
 }
 
 /// Conditions for a remote object of `kind` in `status`.

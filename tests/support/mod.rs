@@ -547,6 +547,49 @@ impl Harness {
         .await
     }
 
+    /// Condition `type_` of `name` as it stands now (none before the first status write).
+    pub async fn condition_now<K>(
+        &self,
+        name: &str,
+        type_: &str,
+    ) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        let object = self
+            .api::<K>()
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("get {name}: {e}"));
+        let value = serde_json::to_value(&object).unwrap_or_default();
+        let conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> =
+            serde_json::from_value(value["status"]["conditions"].clone()).unwrap_or_default();
+        conditions.into_iter().find(|c| c.type_ == type_)
+    }
+
+    /// Merge-patches the spec of `name` with `spec`.
+    pub async fn merge_spec<K>(&self, name: &str, spec: serde_json::Value)
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        self.api::<K>()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"spec": spec})),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("patch {name}: {e}"));
+    }
+
     pub async fn gone<K>(&self, name: &str)
     where
         K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>

@@ -168,7 +168,7 @@ fn changed<T: PartialEq + Clone>(wanted: &Option<T>, remote: &T) -> Option<T> {
 
 /// A probe differs when a field the user set differs (fields left out keep the server's
 /// defaults, so they are not compared).
-fn probe_changed(wanted: &Option<Probe>, remote: &Option<Probe>) -> Option<Probe> {
+fn probe_changed(wanted: &Option<Probe>, remote: Option<&Probe>) -> Option<Probe> {
     let wanted = wanted.as_ref()?;
     let Some(remote) = remote else {
         return Some(wanted.clone());
@@ -219,8 +219,8 @@ pub fn update_for(
                 &remote.local_storage_limit_bytes,
             ),
             scaling_option: scaling,
-            liveness_probe: probe_changed(&wanted.liveness_probe, &remote.liveness_probe),
-            startup_probe: probe_changed(&wanted.startup_probe, &remote.startup_probe),
+            liveness_probe: probe_changed(&wanted.liveness_probe, remote.liveness_probe.as_deref()),
+            startup_probe: probe_changed(&wanted.startup_probe, remote.startup_probe.as_deref()),
             tags: changed(&wanted.tags, &remote.tags),
             private_network_id: wanted
                 .private_network_id
@@ -304,7 +304,7 @@ mod tests {
             port: s.port.unwrap_or(8080),
             liveness_probe: s.liveness_probe.clone().map(|mut p| {
                 p.failure_threshold = 30;
-                p
+                Box::new(p)
             }),
             ..Default::default()
         }

@@ -220,11 +220,13 @@ pub struct ServerlessContainerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<Scaling>,
     /// Liveness probe; runs periodically after the startup probe succeeds.
+    // Boxed, like the remote side's: most containers set no probe, and the spec is kept in
+    // memory for every object of the kind (the reflector store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<Probe>,
+    pub liveness_probe: Option<Box<Probe>>,
     /// Startup probe; runs while an instance starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<Probe>,
+    pub startup_probe: Option<Box<Probe>>,
     /// Tags on the Scaleway container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,

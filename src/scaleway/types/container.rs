@@ -152,12 +152,13 @@ pub struct Container {
     /// Autoscaling rule.
     #[serde(default)]
     pub scaling_option: Option<ScalingOption>,
-    /// Liveness probe.
+    /// Liveness probe. Boxed: most containers have none, and the operator keeps every
+    /// container of a namespace in its snapshot of the scope.
     #[serde(default)]
-    pub liveness_probe: Option<Probe>,
-    /// Startup probe.
+    pub liveness_probe: Option<Box<Probe>>,
+    /// Startup probe (boxed, as above).
     #[serde(default)]
-    pub startup_probe: Option<Probe>,
+    pub startup_probe: Option<Box<Probe>>,
     /// Tags.
     #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
@@ -176,12 +177,8 @@ pub struct Container {
     /// Region.
     #[serde(default)]
     pub region: String,
-    /// Creation time (RFC 3339).
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// Last update time (RFC 3339).
-    #[serde(default)]
-    pub updated_at: Option<String>,
+    // `created_at` and `updated_at` are sent too; no reconcile reads them, so they are not
+    // decoded (they would be two more strings per container in the snapshot).
 }
 
 /// The settings that CreateContainer and UpdateContainer share. `None` means "not sent".

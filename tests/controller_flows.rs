@@ -9,7 +9,6 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace as KubeNamespace, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use scaleway_serverless_operator::crd::{
@@ -793,13 +792,6 @@ async fn a_busy_remote_object_is_waited_for_then_changed() {
         .await;
 }
 
-/// Whether `condition` has `status` and `reason` (and its message `words`).
-fn is(condition: &Option<Condition>, status: &str, reason: &str, words: &str) -> bool {
-    condition
-        .as_ref()
-        .is_some_and(|c| c.status == status && c.reason == reason && c.message.contains(words))
-}
-
 /// Waits until the remote namespace `id` has `LOG_LEVEL=level`.
 async fn remote_log_level(h: &Harness, id: &str, level: &str) {
     let region = h.scaleway.region("fr-par");
@@ -832,7 +824,7 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     let synced = || h.condition_now::<ServerlessNamespace>("demo", "Synced");
     h.until("the pending change reported as waiting", || async {
         let c = synced().await;
-        if is(&c, "False", "WaitingForRemote", "environment_variables") {
+        if condition_is(&c, "False", "WaitingForRemote", "environment_variables") {
             Ok(())
         } else {
             Err(format!("{c:?}"))
@@ -844,7 +836,7 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let still = synced().await;
     assert!(
-        is(&still, "False", "WaitingForRemote", ""),
+        condition_is(&still, "False", "WaitingForRemote", ""),
         "Synced while the change waits: {still:?}"
     );
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
@@ -876,7 +868,8 @@ async fn a_locked_namespace_reports_a_pending_change_as_not_applied() {
             let stalled = h
                 .condition_now::<ServerlessNamespace>("demo", "Stalled")
                 .await;
-            if is(&synced, "False", "RemoteLocked", "") && is(&stalled, "True", "RemoteLocked", "")
+            if condition_is(&synced, "False", "RemoteLocked", "")
+                && condition_is(&stalled, "True", "RemoteLocked", "")
             {
                 Ok(())
             } else {
@@ -930,7 +923,7 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     let synced = || h.condition_now::<ServerlessTrigger>("nightly", "Synced");
     h.until("the pending change reported as waiting", || async {
         let c = synced().await;
-        if is(&c, "False", "WaitingForRemote", "description") {
+        if condition_is(&c, "False", "WaitingForRemote", "description") {
             Ok(())
         } else {
             Err(format!("{c:?}"))
@@ -941,7 +934,7 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let still = synced().await;
     assert!(
-        is(&still, "False", "WaitingForRemote", "description"),
+        condition_is(&still, "False", "WaitingForRemote", "description"),
         "Synced while the change waits: {still:?}"
     );
     let region = h.scaleway.region("fr-par");

@@ -358,3 +358,75 @@ async fn a_function_domain_is_created_recovered_adopted_and_deleted() {
         function_domains(&h)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_domain_keeps_a_pending_tag_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(std::time::Duration::from_secs(3600)).await;
+    h.apply::<ServerlessNamespace>(NAMESPACE_YAML).await;
+    h.apply::<ServerlessContainer>(&container_yaml("web", ""))
+        .await;
+    h.apply::<ServerlessDomain>(&domain_yaml("api", "web", "api.example.com"))
+        .await;
+    let domain = h
+        .condition::<ServerlessDomain>("api", "Ready", "True")
+        .await;
+    let id = domain.status.and_then(|s| s.id).unwrap_or_default();
+    // Scaleway is still working on it (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "pending", None)
+    );
+    h.merge_spec::<ServerlessDomain>("api", serde_json::json!({"tags": ["team-b"]}))
+        .await;
+    let synced = || h.condition_now::<ServerlessDomain>("api", "Synced");
+    h.until("the pending tag change reported as waiting", || async {
+        let c = synced().await;
+        if condition_is(&c, "False", "WaitingForRemote", "tags") {
+            Ok(())
+        } else {
+            Err(format!("{c:?}"))
+        }
+    })
+    .await;
+    // The snapshot said `ready`, so one PATCH may have been tried and refused (409): that is
+    // how the busy state was learned. From then on, polls see the domain still busy: Synced
+    // must not say the change was applied, and nothing more is sent.
+    let patches_before = h.calls(PATCH_DOMAIN);
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let still = synced().await;
+    assert!(
+        condition_is(&still, "False", "WaitingForRemote", "tags"),
+        "Synced while the change waits: {still:?}"
+    );
+    assert_eq!(
+        h.calls(PATCH_DOMAIN),
+        patches_before,
+        "no PATCH while it waits"
+    );
+    let region = h.scaleway.region("fr-par");
+    let remote = region
+        .get_domain(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        remote.tags.contains(&"team-a".to_owned()),
+        "{:?}",
+        remote.tags
+    );
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    h.until("the tag change applied once the domain settled", || async {
+        let remote = region.get_domain(&id).await.map_err(|e| e.to_string())?;
+        match synced().await {
+            Some(c) if c.status == "True" && remote.tags.contains(&"team-b".to_owned()) => Ok(()),
+            other => Err(format!("{:?} {other:?}", remote.tags)),
+        }
+    })
+    .await;
+    assert_eq!(
+        h.calls(PATCH_DOMAIN),
+        patches_before + 1,
+        "one PATCH once settled"
+    );
+}

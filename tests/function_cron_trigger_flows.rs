@@ -609,3 +609,67 @@ async fn children_of_a_function_being_deleted_are_deleted_with_their_namespaces_
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_cron_keeps_a_pending_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.ready_function().await;
+    h.apply::<ServerlessFunctionCron>(&cron_yaml("nightly", ""))
+        .await;
+    let cron = h
+        .condition::<ServerlessFunctionCron>("nightly", "Ready", "True")
+        .await;
+    let id = cron.status.and_then(|s| s.id).unwrap_or_default();
+    // Scaleway is still working on it (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "pending", None)
+    );
+    h.merge_spec::<ServerlessFunctionCron>("nightly", json!({"schedule": "30 4 * * 1"}))
+        .await;
+    let synced = || h.condition_now::<ServerlessFunctionCron>("nightly", "Synced");
+    h.until(
+        "the pending schedule change reported as waiting",
+        || async {
+            let c = synced().await;
+            if condition_is(&c, "False", "WaitingForRemote", "schedule") {
+                Ok(())
+            } else {
+                Err(format!("{c:?}"))
+            }
+        },
+    )
+    .await;
+    // The snapshot said `ready`, so one PATCH may have been tried and refused (409): that is
+    // how the busy state was learned. From then on nothing more is sent, and Synced does not
+    // say the change was applied.
+    let patches_before = h.calls(PATCH_CRON);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let still = synced().await;
+    assert!(
+        condition_is(&still, "False", "WaitingForRemote", "schedule"),
+        "Synced while the change waits: {still:?}"
+    );
+    assert_eq!(
+        h.calls(PATCH_CRON),
+        patches_before,
+        "no PATCH while it waits"
+    );
+    assert_eq!(remote(&h, "crons")[0]["schedule"], "0 3 * * *");
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    h.until("the schedule applied once the cron settled", || async {
+        let crons = remote(&h, "crons");
+        match synced().await {
+            Some(c) if c.status == "True" && crons[0]["schedule"] == "30 4 * * 1" => Ok(()),
+            other => Err(format!("{crons:?} {other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        h.calls(PATCH_CRON),
+        patches_before + 1,
+        "one PATCH once settled"
+    );
+}

@@ -744,3 +744,15 @@ pub fn status_of(
 ) -> scaleway_serverless_operator::crd::ServerlessContainerStatus {
     container.status.clone().unwrap_or_default()
 }
+
+/// Whether `condition` has `status` and `reason` (and its message `words`).
+pub fn condition_is(
+    condition: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    status: &str,
+    reason: &str,
+    words: &str,
+) -> bool {
+    condition
+        .as_ref()
+        .is_some_and(|c| c.status == status && c.reason == reason && c.message.contains(words))
+}

@@ -846,6 +846,7 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
 }
 
 const PATCH_NAMESPACE: &str = "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}";
+const PATCH_TRIGGER: &str = "PATCH /containers/v1/regions/{region}/triggers/{trigger_id}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_namespace_reports_a_pending_change_as_not_applied() {
@@ -920,23 +921,9 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
     );
     h.merge_spec::<ServerlessTrigger>("nightly", json!({"description": "second"}))
         .await;
+    h.change_waits_while_busy::<ServerlessTrigger>("nightly", "description", PATCH_TRIGGER)
+        .await;
     let synced = || h.condition_now::<ServerlessTrigger>("nightly", "Synced");
-    h.until("the pending change reported as waiting", || async {
-        let c = synced().await;
-        if condition_is(&c, "False", "WaitingForRemote", "description") {
-            Ok(())
-        } else {
-            Err(format!("{c:?}"))
-        }
-    })
-    .await;
-    // Polls see the trigger still busy: Synced must not say the change was applied.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let still = synced().await;
-    assert!(
-        condition_is(&still, "False", "WaitingForRemote", "description"),
-        "Synced while the change waits: {still:?}"
-    );
     let region = h.scaleway.region("fr-par");
     let remote = region
         .get_trigger(&id)

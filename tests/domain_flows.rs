@@ -380,31 +380,10 @@ async fn a_busy_domain_keeps_a_pending_tag_change_unsynced_until_it_settles() {
     );
     h.merge_spec::<ServerlessDomain>("api", serde_json::json!({"tags": ["team-b"]}))
         .await;
+    let patches_before = h
+        .change_waits_while_busy::<ServerlessDomain>("api", "tags", PATCH_DOMAIN)
+        .await;
     let synced = || h.condition_now::<ServerlessDomain>("api", "Synced");
-    h.until("the pending tag change reported as waiting", || async {
-        let c = synced().await;
-        if condition_is(&c, "False", "WaitingForRemote", "tags") {
-            Ok(())
-        } else {
-            Err(format!("{c:?}"))
-        }
-    })
-    .await;
-    // The snapshot said `ready`, so one PATCH may have been tried and refused (409): that is
-    // how the busy state was learned. From then on, polls see the domain still busy: Synced
-    // must not say the change was applied, and nothing more is sent.
-    let patches_before = h.calls(PATCH_DOMAIN);
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    let still = synced().await;
-    assert!(
-        condition_is(&still, "False", "WaitingForRemote", "tags"),
-        "Synced while the change waits: {still:?}"
-    );
-    assert_eq!(
-        h.calls(PATCH_DOMAIN),
-        patches_before,
-        "no PATCH while it waits"
-    );
     let region = h.scaleway.region("fr-par");
     let remote = region
         .get_domain(&id)

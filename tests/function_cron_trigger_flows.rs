@@ -629,34 +629,10 @@ async fn a_busy_cron_keeps_a_pending_change_unsynced_until_it_settles() {
     );
     h.merge_spec::<ServerlessFunctionCron>("nightly", json!({"schedule": "30 4 * * 1"}))
         .await;
+    let patches_before = h
+        .change_waits_while_busy::<ServerlessFunctionCron>("nightly", "schedule", PATCH_CRON)
+        .await;
     let synced = || h.condition_now::<ServerlessFunctionCron>("nightly", "Synced");
-    h.until(
-        "the pending schedule change reported as waiting",
-        || async {
-            let c = synced().await;
-            if condition_is(&c, "False", "WaitingForRemote", "schedule") {
-                Ok(())
-            } else {
-                Err(format!("{c:?}"))
-            }
-        },
-    )
-    .await;
-    // The snapshot said `ready`, so one PATCH may have been tried and refused (409): that is
-    // how the busy state was learned. From then on nothing more is sent, and Synced does not
-    // say the change was applied.
-    let patches_before = h.calls(PATCH_CRON);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let still = synced().await;
-    assert!(
-        condition_is(&still, "False", "WaitingForRemote", "schedule"),
-        "Synced while the change waits: {still:?}"
-    );
-    assert_eq!(
-        h.calls(PATCH_CRON),
-        patches_before,
-        "no PATCH while it waits"
-    );
     assert_eq!(remote(&h, "crons")[0]["schedule"], "0 3 * * *");
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
     h.until("the schedule applied once the cron settled", || async {
@@ -669,6 +645,55 @@ async fn a_busy_cron_keeps_a_pending_change_unsynced_until_it_settles() {
     .await;
     assert_eq!(
         h.calls(PATCH_CRON),
+        patches_before + 1,
+        "one PATCH once settled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_function_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
+    // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
+    let h = harness_with(Duration::from_secs(3600)).await;
+    h.ready_function().await;
+    let created = h
+        .apply::<ServerlessFunctionTrigger>(&trigger_yaml("jobs", ""))
+        .await;
+    let uid = created.metadata.uid.clone().unwrap_or_default();
+    let trigger = h
+        .condition::<ServerlessFunctionTrigger>("jobs", "Ready", "True")
+        .await;
+    let id = trigger.status.and_then(|s| s.id).unwrap_or_default();
+    // Scaleway is still working on it (and stays so until the test ends it).
+    assert!(
+        h.emulator
+            .emulator
+            .set_resource_status(&id, "pending", None)
+    );
+    h.merge_spec::<ServerlessFunctionTrigger>("jobs", json!({"description": "all jobs"}))
+        .await;
+    let patches_before = h
+        .change_waits_while_busy::<ServerlessFunctionTrigger>("jobs", "description", PATCH_TRIGGER)
+        .await;
+    let synced = || h.condition_now::<ServerlessFunctionTrigger>("jobs", "Synced");
+    assert_eq!(
+        remote(&h, "function_triggers")[0]["description"],
+        format!("billing jobs [k8s-owner-uid={uid}]")
+    );
+    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
+    h.until(
+        "the description applied once the trigger settled",
+        || async {
+            let triggers = remote(&h, "function_triggers");
+            let applied = triggers[0]["description"] == format!("all jobs [k8s-owner-uid={uid}]");
+            match synced().await {
+                Some(c) if c.status == "True" && applied => Ok(()),
+                other => Err(format!("{triggers:?} {other:?}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        h.calls(PATCH_TRIGGER),
         patches_before + 1,
         "one PATCH once settled"
     );

@@ -611,6 +611,44 @@ impl Harness {
         self.emulator.emulator.count_resources(kind)
     }
 
+    /// For an object whose remote resource Scaleway is busy with (`set_resource_status`
+    /// `pending`) and whose spec changed `field`: waits until `Synced` says the change waits
+    /// (`False`, `WaitingForRemote`, naming `field`), then checks that it still says so 1 s of
+    /// polls later with no call to `write_route` in between. Returns the count of those calls
+    /// (one may have been tried and refused with a 409 before the busy state was seen).
+    pub async fn change_waits_while_busy<K>(
+        &self,
+        name: &str,
+        field: &str,
+        write_route: &str,
+    ) -> u64
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        self.until("the pending change reported as waiting", || async {
+            let c = self.condition_now::<K>(name, "Synced").await;
+            if condition_is(&c, "False", "WaitingForRemote", field) {
+                Ok(())
+            } else {
+                Err(format!("{c:?}"))
+            }
+        })
+        .await;
+        let writes = self.calls(write_route);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let still = self.condition_now::<K>(name, "Synced").await;
+        assert!(
+            condition_is(&still, "False", "WaitingForRemote", field),
+            "Synced while the change waits: {still:?}"
+        );
+        assert_eq!(self.calls(write_route), writes, "no write while it waits");
+        writes
+    }
+
     pub fn calls(&self, route: &str) -> u64 {
         self.emulator
             .emulator

@@ -181,9 +181,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Soak instead: churn (updates, deletes, creates), Scaleway fault windows and operator
-    /// kills for this long, e.g. 2m; then check that nothing leaked, was duplicated or lost
-    /// (the exit status is 1 if anything was).
+    /// Soak instead: churn of containers and functions (updates, deletes, creates), Scaleway
+    /// fault windows and operator kills for this long, e.g. 2m; then check that nothing
+    /// leaked, was duplicated or lost (the exit status is 1 if anything was).
     #[arg(long, value_parser = parse_duration)]
     pub soak: Option<std::time::Duration>,
     /// Seed of the soak's random schedule.

@@ -1,5 +1,5 @@
-//! A short soak through the real binary (`bench --soak`): churn, Scaleway fault windows and
-//! operator kills, then the invariants (nothing leaked, duplicated, missing or lost). The long
+//! A short soak through the real binary (`bench --soak`): churn of containers and functions,
+//! Scaleway fault windows and operator kills, then the invariants (nothing leaked, duplicated, missing or lost). The long
 //! runs are in the README's Performance section; this one keeps the mode itself honest.
 
 use std::process::Command;
@@ -40,4 +40,7 @@ fn a_short_soak_keeps_every_invariant() {
     assert!(report["operator_restarts"].as_u64() > Some(0), "{report}");
     assert!(report["fault_windows"].as_u64() > Some(0), "{report}");
     assert!(report["updates"].as_u64() > Some(0), "{report}");
+    // Functions are in the churn and among the live objects checked.
+    assert!(report["function_changes"].as_u64() > Some(0), "{report}");
+    assert!(report["functions_live"].as_u64() > Some(0), "{report}");
 }

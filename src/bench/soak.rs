@@ -211,7 +211,7 @@ const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 struct Churned {
     api: kube::Api<DynamicObject>,
     names: Vec<String>,
-    /// Of the names of objects created during the soak.
+    /// Prefix of the names of the objects created during the soak.
     prefix: &'static str,
     /// Deletions stop at this many objects left.
     floor: usize,

@@ -7,7 +7,7 @@ use scaleway_serverless_operator::{
     crd, emulator_cmd, install_crypto_provider, run_cmd, sandbox, telemetry,
 };
 
-/// jemalloc, for speed and a smaller resident set than glibc's malloc (README, Performance).
+/// jemalloc: a smaller resident set than with glibc's malloc (README, Performance).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -821,24 +821,14 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
         json!({"environmentVariables": {"LOG_LEVEL": "debug"}}),
     )
     .await;
-    let synced = || h.condition_now::<ServerlessNamespace>("demo", "Synced");
-    h.until("the pending change reported as waiting", || async {
-        let c = synced().await;
-        if condition_is(&c, "False", "WaitingForRemote", "environment_variables") {
-            Ok(())
-        } else {
-            Err(format!("{c:?}"))
-        }
-    })
-    .await;
     // Polls see the namespace still busy: the change is still not applied, and Synced must
     // not say it was.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let still = synced().await;
-    assert!(
-        condition_is(&still, "False", "WaitingForRemote", ""),
-        "Synced while the change waits: {still:?}"
-    );
+    h.change_waits_while_busy::<ServerlessNamespace>(
+        "demo",
+        "environment_variables",
+        PATCH_NAMESPACE,
+    )
+    .await;
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
     remote_log_level(&h, &id, "debug").await;
     h.condition::<ServerlessNamespace>("demo", "Synced", "True")

@@ -471,34 +471,10 @@ async fn a_busy_function_keeps_a_pending_change_unsynced_until_it_settles() {
     );
     h.merge_spec::<ServerlessFunction>("hello", json!({"maxScale": 5}))
         .await;
-    let waiting = |s: &scaleway_serverless_operator::crd::ServerlessFunctionStatus| {
-        s.conditions.iter().any(|c| {
-            c.type_ == "Synced"
-                && c.status == "False"
-                && c.reason == "WaitingForRemote"
-                && c.message.contains("max_scale")
-        })
-    };
-    function_where(
-        &h,
-        "hello",
-        "the pending change reported as waiting",
-        waiting,
-    )
-    .await;
     // Polls see the function still busy: the change is still not applied, and Synced must
     // not say it was.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let still = h
-        .api::<ServerlessFunction>()
-        .get("hello")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        waiting(&status_of_function(&still)),
-        "Synced while the change waits: {:?}",
-        still.status
-    );
+    h.change_waits_while_busy::<ServerlessFunction>("hello", "max_scale", PATCH_FUNCTION)
+        .await;
     assert_eq!(remote_function(&h, &id)["max_scale"], 3);
     assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
     function_where(&h, "hello", "Synced once the change is applied", |s| {

@@ -21,7 +21,7 @@ use crate::crd::{
     ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
     ServerlessDomain, ServerlessTrigger,
 };
-use crate::scaleway::types::{Container, ContainerFilter, Status};
+use crate::scaleway::types::{Container, ContainerFilter};
 
 reconciler::managed!(
     ServerlessContainer,
@@ -189,11 +189,7 @@ async fn apply_steps(
         redeploy_requested,
     );
     // Scaleway is busy with it (or it is locked): a change the spec asks for waits.
-    let held = match planned {
-        Plan::Wait => true,
-        Plan::InSync => remote.as_ref().is_some_and(|r| r.status == Status::Locked),
-        _ => false,
-    };
+    let held = matches!(planned, Plan::Wait);
     let remote = match planned {
         Plan::Create => {
             // A new container always gets every secret value, whatever the old digest says.
@@ -280,8 +276,12 @@ async fn apply_steps(
     report.status_write = status_write;
     if held {
         let pending = changed_fields(&update_for(&desired, &remote, secrets_to_send));
-        report =
-            report.waiting_on_remote("container", &remote.status, &pending, redeploy_requested);
+        report = report.waiting_on_remote(
+            "container",
+            remote.status.as_str(),
+            &pending,
+            redeploy_requested,
+        );
     }
     Ok(report)
 }

@@ -7,10 +7,11 @@ use crate::crd::{self, ServerlessContainerSpec, units};
 use crate::scaleway::SecretString;
 use crate::scaleway::types::{
     ApiDuration, Container, ContainerSettings, CreateContainerRequest, HttpProbe, Privacy, Probe,
-    Protocol, Sandbox, ScalingOption, Status, TcpProbe, UpdateContainerRequest,
+    Protocol, Sandbox, ScalingOption, TcpProbe, UpdateContainerRequest,
 };
 
 use super::error::Error;
+use super::observe::RemoteObject;
 
 /// What the spec asks for, in the API's units. `None` fields are not managed.
 #[derive(Clone, Debug, PartialEq)]
@@ -238,7 +239,8 @@ pub fn update_for(
 pub enum Plan {
     /// No remote container: create it.
     Create,
-    /// The remote container is busy (creating, updating, deleting, ...): look again later.
+    /// The remote container is busy (creating, updating, deleting, ...) or locked: nothing
+    /// can be sent now; a change the spec asks for waits.
     Wait,
     /// Send this update.
     Update(Box<UpdateContainerRequest>),
@@ -258,11 +260,8 @@ pub fn plan(
     let Some(remote) = remote else {
         return Plan::Create;
     };
-    if remote.status.is_transient() {
+    if remote.is_busy() {
         return Plan::Wait;
-    }
-    if remote.status == Status::Locked {
-        return Plan::InSync;
     }
     let update = update_for(desired, remote, secrets);
     if !update.is_empty() {
@@ -280,6 +279,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
     use super::*;
+    use crate::scaleway::types::Status;
 
     fn spec(json: serde_json::Value) -> ServerlessContainerSpec {
         serde_json::from_value(json).unwrap_or_else(|e| panic!("fixture: {e}"))
@@ -408,6 +408,12 @@ mod tests {
             if u.settings.secret_environment_variables.is_some())
         );
         remote.status = Status::Updating;
+        assert_eq!(
+            plan(&desired, Some(&remote), Some(secrets.clone()), false),
+            Plan::Wait
+        );
+        // Locked: Scaleway refuses every change, so the change waits too.
+        remote.status = Status::Locked;
         assert_eq!(
             plan(&desired, Some(&remote), Some(secrets), false),
             Plan::Wait

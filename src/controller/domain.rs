@@ -164,7 +164,7 @@ async fn apply_steps(
         }
         // Scaleway is busy with it: a change the spec asks for waits until it settles (or,
         // locked, cannot be made).
-        Some(remote) if remote.status.is_transient() || remote.is_locked() => {
+        Some(remote) if remote.is_busy() => {
             pending = changed_fields(&update_for(&remote, Some(tags)));
             remote
         }
@@ -189,7 +189,7 @@ async fn apply_steps(
     Ok(
         report(object, ctx, status, &remote, events, resync).waiting_on_remote(
             "domain",
-            &remote.status,
+            remote.status.as_str(),
             &pending,
             false,
         ),

@@ -155,9 +155,7 @@ async fn apply_steps(
     );
     // Scaleway is busy with the function it was found in (not one created just now, whose
     // code goes next), or it is locked.
-    let found_busy = remote
-        .as_ref()
-        .is_some_and(|r| r.status.is_transient() || r.is_locked());
+    let found_busy = remote.as_ref().is_some_and(RemoteObject::is_busy);
     let remote = match remote {
         None => {
             let mut settings = desired.settings.clone();
@@ -213,11 +211,7 @@ async fn apply_steps(
     );
     if found_busy {
         // A change the spec asks for waits until it settles.
-        let mut pending = if update.is_empty() {
-            Vec::new()
-        } else {
-            changed_fields(&update.settings)
-        };
+        let mut pending = changed_fields(&update.settings);
         if archive
             .as_ref()
             .is_some_and(|a| previous.code_sha256.as_deref() != Some(a.sha256.as_str()))
@@ -227,7 +221,7 @@ async fn apply_steps(
         return Ok(
             report(object, ctx, status, &remote, events, resync).waiting_on_remote(
                 "function",
-                &remote.status,
+                remote.status.as_str(),
                 &pending,
                 redeploy_asked,
             ),

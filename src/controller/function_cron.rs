@@ -16,7 +16,7 @@ use kube::runtime::controller::Action;
 use super::context::Context;
 use super::error::Error;
 use super::function_target::{self, FunctionTarget};
-use super::observe::{Lookup, create_may_have_landed, find_fresh, max_age};
+use super::observe::{Lookup, RemoteObject, create_may_have_landed, find_fresh, max_age};
 use super::policy::{self, Claim};
 use super::reconciler::{self, Managed, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -234,7 +234,7 @@ async fn apply_steps(
             created
         }
         // Scaleway is busy with it: a change the spec asks for waits until it settles.
-        Some(remote) if remote.status.is_transient() => {
+        Some(remote) if remote.is_busy() => {
             pending = changed_fields(&update_for(&spec, &name, &remote));
             remote
         }
@@ -293,7 +293,7 @@ async fn apply_steps(
     }
     let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
         "cron",
-        &remote.status,
+        remote.status.as_str(),
         &pending,
         false,
     );

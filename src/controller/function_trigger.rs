@@ -233,7 +233,7 @@ async fn apply_steps(
             created
         }
         // Scaleway is busy with it: a change the spec asks for waits until it settles.
-        Some(remote) if remote.status.is_transient() => {
+        Some(remote) if remote.is_busy() => {
             pending = changed_fields(&update_for(spec, &name, &remote, &uid));
             remote
         }
@@ -285,7 +285,7 @@ async fn apply_steps(
     }
     let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
         "trigger",
-        &remote.status,
+        remote.status.as_str(),
         &pending,
         false,
     );

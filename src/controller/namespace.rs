@@ -8,7 +8,7 @@ use kube::{Api, ResourceExt};
 use super::context::Context;
 use super::error::Error;
 use super::namespace_api::NamespaceApi;
-use super::observe::{Lookup, find_fresh, wake_when_settled};
+use super::observe::{Lookup, RemoteObject, find_fresh, wake_when_settled};
 use super::policy::{self, Credentials};
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -20,7 +20,7 @@ use crate::crd::{
 use crate::scaleway::types::{
     CreateNamespaceRequest, Namespace, NamespaceFilter, UpdateNamespaceRequest,
 };
-use crate::scaleway::{self, SecretString, check_region};
+use crate::scaleway::{SecretString, check_region};
 
 reconciler::managed!(
     ServerlessNamespace,
@@ -241,9 +241,7 @@ async fn apply_steps(
         }
         // Scaleway is busy with it: a change the spec asks for waits until it settles (or,
         // locked, cannot be made).
-        Some(remote)
-            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
-        {
+        Some(remote) if remote.is_busy() => {
             pending = changed_fields(&update_for(
                 &object.spec,
                 &remote,
@@ -282,7 +280,7 @@ async fn apply_steps(
     Ok(
         report(object, ctx, status, &remote, events, resync).waiting_on_remote(
             "namespace",
-            &remote.status,
+            remote.status.as_str(),
             &pending,
             false,
         ),

@@ -21,10 +21,15 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Whether Scaleway is still working on it (the next look must be a fresh GET).
     fn is_transient(&self) -> bool;
-    /// Whether Scaleway reports it `locked` (it refuses every change: the next look must be
-    /// a fresh GET, so that the unlocking is seen then, not when the snapshot expires).
+    /// Whether Scaleway reports it `locked` (it refuses every change: each look reads the
+    /// scope afresh, so that the unlocking is seen then, not when the snapshot expires).
     fn is_locked(&self) -> bool {
         false
+    }
+    /// Whether nothing can be sent to it now (transient or locked): a change the spec asks
+    /// for waits, and is reported so.
+    fn is_busy(&self) -> bool {
+        self.is_transient() || self.is_locked()
     }
     /// Tags (where the ownership tag is).
     fn tags(&self) -> &[String];
@@ -48,7 +53,7 @@ macro_rules! remote_object {
                 self.status.is_transient()
             }
             fn is_locked(&self) -> bool {
-                super::remote_status::is_locked(&self.status)
+                super::remote_status::is_locked(self.status.as_str())
             }
             fn tags(&self) -> &[String] {
                 &self.tags
@@ -127,7 +132,7 @@ impl RemoteObject for FunctionDomain {
         self.status.is_transient()
     }
     fn is_locked(&self) -> bool {
-        super::remote_status::is_locked(&self.status)
+        super::remote_status::is_locked(self.status.as_str())
     }
     fn tags(&self) -> &[String] {
         &[]

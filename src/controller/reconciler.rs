@@ -158,7 +158,7 @@ impl<S> Report<S> {
     pub fn waiting_on_remote(
         mut self,
         kind: &str,
-        status: &impl std::fmt::Display,
+        status: &str,
         pending: &[String],
         redeploy: bool,
     ) -> Self {

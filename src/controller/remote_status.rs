@@ -17,7 +17,7 @@ use crate::scaleway::types::Status;
 /// nothing waits (plain progress, see [`assess`]).
 pub fn change_waits_for(
     kind: &str,
-    status: &impl std::fmt::Display,
+    status: &str,
     pending: &[String],
     redeploy: bool,
 ) -> Option<Assessment> {
@@ -39,10 +39,10 @@ pub fn change_waits_for(
     )))
 }
 
-/// Whether a remote status (of either API: both spell it so) is `locked`: Scaleway refuses
-/// every change to the resource.
-pub fn is_locked(status: &impl std::fmt::Display) -> bool {
-    status.to_string() == "locked"
+/// Whether a remote status, as on the wire (both APIs spell it so), is `locked`: Scaleway
+/// refuses every change to the resource.
+pub fn is_locked(status: &str) -> bool {
+    status == "locked"
 }
 
 /// Conditions for a remote object of `kind` in `status`.
@@ -122,9 +122,9 @@ mod tests {
 
     #[test]
     fn a_change_waiting_for_a_busy_object_is_not_synced() {
-        assert!(change_waits_for("container", &Status::Updating, &[], false).is_none());
+        assert!(change_waits_for("container", Status::Updating.as_str(), &[], false).is_none());
         let fields = vec!["max_scale".to_owned()];
-        let waiting = change_waits_for("container", &Status::Updating, &fields, false);
+        let waiting = change_waits_for("container", Status::Updating.as_str(), &fields, false);
         let text = format!("{waiting:?}");
         assert!(
             text.contains("WaitingForRemote") && text.contains("the change of max_scale"),
@@ -133,16 +133,17 @@ mod tests {
         assert!(waiting.is_some_and(|w| w.synced.is_err()));
         let redeploy = format!(
             "{:?}",
-            change_waits_for("container", &Status::Updating, &[], true)
+            change_waits_for("container", Status::Updating.as_str(), &[], true)
         );
         assert!(redeploy.contains("the redeploy"), "{redeploy}");
     }
 
     #[test]
     fn a_change_to_a_locked_object_is_not_synced_and_stalls() {
-        assert!(change_waits_for("namespace", &Status::Locked, &[], false).is_none());
+        assert!(change_waits_for("namespace", Status::Locked.as_str(), &[], false).is_none());
         let fields = vec!["description".to_owned()];
-        let Some(locked) = change_waits_for("namespace", &Status::Locked, &fields, false) else {
+        let Some(locked) = change_waits_for("namespace", Status::Locked.as_str(), &fields, false)
+        else {
             panic!("a pending change to a locked namespace is reported");
         };
         assert!(
@@ -154,7 +155,7 @@ mod tests {
         // The functions API's statuses say `locked` too.
         let function_locked = crate::scaleway::functions::types::FunctionStatus::Locked;
         assert!(
-            change_waits_for("function", &function_locked, &fields, false)
+            change_waits_for("function", function_locked.as_str(), &fields, false)
                 .is_some_and(|a| a.stalled.is_some())
         );
     }

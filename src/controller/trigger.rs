@@ -9,7 +9,7 @@ use kube::runtime::controller::Action;
 use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
 use super::error::Error;
-use super::observe::{Lookup, find_fresh, max_age};
+use super::observe::{Lookup, RemoteObject, find_fresh, max_age};
 use super::policy;
 use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
@@ -306,9 +306,7 @@ async fn apply_steps(
         }
         // Scaleway is busy with it: a change the spec asks for waits until it settles (or,
         // locked, cannot be made).
-        Some(remote)
-            if remote.status.is_transient() || remote.status == scaleway::types::Status::Locked =>
-        {
+        Some(remote) if remote.is_busy() => {
             pending = changed_fields(&update_for(
                 spec,
                 &name,
@@ -361,7 +359,7 @@ async fn apply_steps(
     }
     let mut report = report(object, ctx, status, &remote, events, resync).waiting_on_remote(
         "trigger",
-        &remote.status,
+        remote.status.as_str(),
         &pending,
         false,
     );

@@ -611,8 +611,8 @@ impl Harness {
         self.emulator.emulator.count_resources(kind)
     }
 
-    /// For an object whose remote resource Scaleway is busy with (`set_resource_status`
-    /// `pending`) and whose spec changed `field`: waits until `Synced` says the change waits
+    /// For an object whose remote resource Scaleway is busy with (`set_resource_status` to a
+    /// transient status) and whose spec changed `field`: waits until `Synced` says the change waits
     /// (`False`, `WaitingForRemote`, naming `field`), then checks that it still says so 1 s of
     /// polls later with no call to `write_route` in between. Returns the count of those calls
     /// (one may have been tried and refused with a 409 before the busy state was seen).

@@ -107,7 +107,7 @@ impl SoakReport {
                 format!("{} / {} / {}", self.updates, self.deletes, self.creates),
                 "",
             ),
-            ("of which functions'", self.function_changes.to_string(), ""),
+            ("of which functions", self.function_changes.to_string(), ""),
             ("fault windows", self.fault_windows.to_string(), ""),
             ("operator kills", self.operator_restarts.to_string(), ""),
             (

@@ -155,9 +155,54 @@ impl RemoteObject for Domain {
     }
 }
 
+/// One List of a scope, sorted by ID. A sorted vector rather than a map keyed by ID: the
+/// operator keeps one entry per remote object it manages, and a map would add a copy of every
+/// ID and its unused buckets to each (about 200 bytes a container; README, Performance).
 struct Snapshot<T> {
     fetched_at: Instant,
-    by_id: HashMap<String, T>,
+    items: Vec<T>,
+}
+
+impl<T: RemoteObject> Snapshot<T> {
+    fn new(mut items: Vec<T>) -> Self {
+        // Stable, so that copies of one ID keep the order they were read in: a scope lists
+        // each ID once, but should a List repeat one (an object that moved between pages while
+        // they were read), the last copy read is kept.
+        items.sort_by(|a, b| a.id().cmp(b.id()));
+        items.dedup_by(|later, earlier| {
+            let same = later.id() == earlier.id();
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        items.shrink_to_fit();
+        Self {
+            fetched_at: Instant::now(),
+            items,
+        }
+    }
+
+    fn position(&self, id: &str) -> Result<usize, usize> {
+        self.items.binary_search_by(|item| item.id().cmp(id))
+    }
+
+    fn get(&self, id: &str) -> Option<&T> {
+        self.position(id).ok().map(|at| &self.items[at])
+    }
+
+    fn insert(&mut self, item: T) {
+        match self.position(item.id()) {
+            Ok(at) => self.items[at] = item,
+            Err(at) => self.items.insert(at, item),
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Ok(at) = self.position(id) {
+            self.items.remove(at);
+        }
+    }
 }
 
 /// What to do when a remote object settles: wake the reconcile of the object waiting for it.
@@ -188,12 +233,7 @@ impl<T: RemoteObject> ScopeState<T> {
         let settled: Vec<String> = self
             .waiting
             .keys()
-            .filter(|id| {
-                snapshot
-                    .by_id
-                    .get(*id)
-                    .is_none_or(|item| !item.is_transient())
-            })
+            .filter(|id| snapshot.get(id).is_none_or(|item| !item.is_transient()))
             .cloned()
             .collect();
         for id in settled {
@@ -266,21 +306,15 @@ impl<T: RemoteObject> RemoteCache<T> {
             .is_none_or(|s| s.fetched_at.elapsed() >= lookup.max_age);
         if stale {
             let items = list().await?;
-            state.snapshot = Some(Snapshot {
-                fetched_at: Instant::now(),
-                by_id: items
-                    .into_iter()
-                    .map(|item| (item.id().to_owned(), item))
-                    .collect(),
-            });
+            state.snapshot = Some(Snapshot::new(items));
         }
         let found = state.snapshot.as_ref().and_then(|snapshot| {
-            let by_id = lookup.id.and_then(|id| snapshot.by_id.get(id));
+            let by_id = lookup.id.and_then(|id| snapshot.get(id));
             by_id
                 .or_else(|| {
                     snapshot
-                        .by_id
-                        .values()
+                        .items
+                        .iter()
                         .find(|item| item.name() == lookup.name)
                 })
                 .cloned()
@@ -309,7 +343,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         let slot = self.slot(scope);
         let mut state = slot.lock().await;
         if let Some(snapshot) = state.snapshot.as_mut() {
-            snapshot.by_id.insert(item.id().to_owned(), item.clone());
+            snapshot.insert(item.clone());
         }
     }
 
@@ -318,7 +352,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         let slot = self.slot(scope);
         let mut state = slot.lock().await;
         if let Some(snapshot) = state.snapshot.as_mut() {
-            snapshot.by_id.remove(id);
+            snapshot.remove(id);
         }
     }
 
@@ -337,7 +371,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         state
             .snapshot
             .as_ref()
-            .map_or(0, |s| s.by_id.values().filter(|i| i.is_transient()).count())
+            .map_or(0, |s| s.items.iter().filter(|i| i.is_transient()).count())
     }
 
     /// Every object of `scope`'s snapshot named `name`.
@@ -348,8 +382,8 @@ impl<T: RemoteObject> RemoteCache<T> {
             .snapshot
             .as_ref()
             .map(|s| {
-                s.by_id
-                    .values()
+                s.items
+                    .iter()
                     .filter(|item| item.name() == name)
                     .cloned()
                     .collect()
@@ -486,6 +520,31 @@ mod tests {
             status: Status::Ready,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_snapshot_finds_by_id_keeps_the_last_copy_of_an_id_and_takes_writes() {
+        let ids = |s: &Snapshot<Container>| -> Vec<String> {
+            s.items.iter().map(|c| c.id.clone()).collect()
+        };
+        let mut snapshot = Snapshot::new(vec![
+            container("3", "c"),
+            container("1", "a"),
+            container("2", "old"),
+            container("2", "new"),
+        ]);
+        assert_eq!(ids(&snapshot), ["1", "2", "3"]);
+        assert_eq!(snapshot.get("2").map(|c| c.name.as_str()), Some("new"));
+        assert!(snapshot.get("4").is_none());
+
+        snapshot.insert(container("0", "z"));
+        snapshot.insert(container("3", "c2"));
+        assert_eq!(ids(&snapshot), ["0", "1", "2", "3"]);
+        assert_eq!(snapshot.get("3").map(|c| c.name.as_str()), Some("c2"));
+
+        snapshot.remove("1");
+        snapshot.remove("9");
+        assert_eq!(ids(&snapshot), ["0", "2", "3"]);
     }
 
     #[tokio::test]

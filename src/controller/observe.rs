@@ -157,14 +157,17 @@ impl RemoteObject for Domain {
 
 /// One List of a scope, sorted by ID. A sorted vector rather than a map keyed by ID: the
 /// operator keeps one entry per remote object it manages, and a map would add a copy of every
-/// ID and its unused buckets to each (about 200 bytes a container; README, Performance).
+/// ID and its unused buckets to each (README, Performance). The objects are boxed so that an
+/// insertion or a removal (a create or a delete) shifts pointers, not whole objects: a
+/// `Container` is over 500 bytes, and a scope may hold thousands.
 struct Snapshot<T> {
     fetched_at: Instant,
-    items: Vec<T>,
+    items: Vec<Box<T>>,
 }
 
 impl<T: RemoteObject> Snapshot<T> {
-    fn new(mut items: Vec<T>) -> Self {
+    fn new(items: Vec<T>) -> Self {
+        let mut items: Vec<Box<T>> = items.into_iter().map(Box::new).collect();
         // Stable, so that copies of one ID keep the order they were read in: a scope lists
         // each ID once, but should a List repeat one (an object that moved between pages while
         // they were read), the last copy read is kept.
@@ -188,13 +191,17 @@ impl<T: RemoteObject> Snapshot<T> {
     }
 
     fn get(&self, id: &str) -> Option<&T> {
-        self.position(id).ok().map(|at| &self.items[at])
+        self.position(id).ok().map(|at| &*self.items[at])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().map(|item| &**item)
     }
 
     fn insert(&mut self, item: T) {
         match self.position(item.id()) {
-            Ok(at) => self.items[at] = item,
-            Err(at) => self.items.insert(at, item),
+            Ok(at) => *self.items[at] = item,
+            Err(at) => self.items.insert(at, Box::new(item)),
         }
     }
 
@@ -311,12 +318,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         let found = state.snapshot.as_ref().and_then(|snapshot| {
             let by_id = lookup.id.and_then(|id| snapshot.get(id));
             by_id
-                .or_else(|| {
-                    snapshot
-                        .items
-                        .iter()
-                        .find(|item| item.name() == lookup.name)
-                })
+                .or_else(|| snapshot.iter().find(|item| item.name() == lookup.name))
                 .cloned()
         });
         // The object looking now needs no wake for what it finds.
@@ -371,7 +373,7 @@ impl<T: RemoteObject> RemoteCache<T> {
         state
             .snapshot
             .as_ref()
-            .map_or(0, |s| s.items.iter().filter(|i| i.is_transient()).count())
+            .map_or(0, |s| s.iter().filter(|i| i.is_transient()).count())
     }
 
     /// Every object of `scope`'s snapshot named `name`.
@@ -382,8 +384,7 @@ impl<T: RemoteObject> RemoteCache<T> {
             .snapshot
             .as_ref()
             .map(|s| {
-                s.items
-                    .iter()
+                s.iter()
                     .filter(|item| item.name() == name)
                     .cloned()
                     .collect()
@@ -524,9 +525,8 @@ mod tests {
 
     #[test]
     fn a_snapshot_finds_by_id_keeps_the_last_copy_of_an_id_and_takes_writes() {
-        let ids = |s: &Snapshot<Container>| -> Vec<String> {
-            s.items.iter().map(|c| c.id.clone()).collect()
-        };
+        let ids =
+            |s: &Snapshot<Container>| -> Vec<String> { s.iter().map(|c| c.id.clone()).collect() };
         let mut snapshot = Snapshot::new(vec![
             container("3", "c"),
             container("1", "a"),

@@ -1000,11 +1000,7 @@ fn container_spec(name: &str, changes: Value) -> Value {
 
 async fn create<K>(h: &Harness, kind: Kind, name: &str, spec: Value)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.api::<K>()
         .create(&PostParams::default(), &typed::<K>(kind, name, spec))
@@ -1021,11 +1017,7 @@ fn conditions<K: serde::Serialize>(object: &K) -> Vec<Condition> {
 /// Ready condition.
 async fn failed<K>(h: &Harness, name: &str, reason: &str, stalled: bool) -> Condition
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     let api = h.api::<K>();
     h.until(&format!("{name} Ready=False {reason}"), || async {

@@ -810,29 +810,31 @@ async fn a_busy_namespace_keeps_a_pending_change_unsynced_until_it_settles() {
     // A long resync: the snapshot keeps saying `ready` while Scaleway is busy.
     let h = harness_with(Duration::from_secs(3600)).await;
     let id = h.demo_namespace_id().await;
-    // Someone else's change is under way (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "updating", None)
-    );
-    h.merge_spec::<ServerlessNamespace>(
-        "demo",
-        json!({"environmentVariables": {"LOG_LEVEL": "debug"}}),
+    // Someone else's change is under way: polls see the namespace still busy, the change is
+    // not applied, and Synced must not say it was.
+    let region = h.scaleway.region("fr-par");
+    let log_level = || async {
+        let remote = region.get_namespace(&id).await.map_err(|e| e.to_string())?;
+        Ok(remote
+            .environment_variables
+            .get("LOG_LEVEL")
+            .cloned()
+            .unwrap_or_default())
+    };
+    h.busy_change_lands_once_settled::<ServerlessNamespace, _, _>(
+        BusyChange {
+            name: "demo",
+            remote_id: &id,
+            busy_status: "updating",
+            spec_patch: json!({"environmentVariables": {"LOG_LEVEL": "debug"}}),
+            field: "environment_variables",
+            write_route: PATCH_NAMESPACE,
+            before: "info".into(),
+            after: "debug".into(),
+        },
+        log_level,
     )
     .await;
-    // Polls see the namespace still busy: the change is still not applied, and Synced must
-    // not say it was.
-    h.change_waits_while_busy::<ServerlessNamespace>(
-        "demo",
-        "environment_variables",
-        PATCH_NAMESPACE,
-    )
-    .await;
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    remote_log_level(&h, &id, "debug").await;
-    h.condition::<ServerlessNamespace>("demo", "Synced", "True")
-        .await;
 }
 
 const PATCH_NAMESPACE: &str = "PATCH /containers/v1/regions/{region}/namespaces/{namespace_id}";
@@ -903,31 +905,24 @@ async fn a_busy_trigger_keeps_a_pending_change_unsynced_until_it_settles() {
         .condition::<ServerlessTrigger>("nightly", "Ready", "True")
         .await;
     let id = trigger.status.and_then(|s| s.id).unwrap_or_default();
-    // Scaleway is still working on it (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "pending", None)
-    );
-    h.merge_spec::<ServerlessTrigger>("nightly", json!({"description": "second"}))
-        .await;
-    h.change_waits_while_busy::<ServerlessTrigger>("nightly", "description", PATCH_TRIGGER)
-        .await;
-    let synced = || h.condition_now::<ServerlessTrigger>("nightly", "Synced");
     let region = h.scaleway.region("fr-par");
-    let remote = region
-        .get_trigger(&id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(remote.description, "first");
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    h.until("the change applied once the trigger settled", || async {
+    let description = || async {
         let remote = region.get_trigger(&id).await.map_err(|e| e.to_string())?;
-        match synced().await {
-            Some(c) if c.status == "True" && remote.description == "second" => Ok(()),
-            other => Err(format!("{} {other:?}", remote.description)),
-        }
-    })
+        Ok(remote.description)
+    };
+    h.busy_change_lands_once_settled::<ServerlessTrigger, _, _>(
+        BusyChange {
+            name: "nightly",
+            remote_id: &id,
+            busy_status: "pending",
+            spec_patch: json!({"description": "second"}),
+            field: "description",
+            write_route: PATCH_TRIGGER,
+            before: "first".into(),
+            after: "second".into(),
+        },
+        description,
+    )
     .await;
 }
 

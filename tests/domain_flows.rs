@@ -372,40 +372,29 @@ async fn a_busy_domain_keeps_a_pending_tag_change_unsynced_until_it_settles() {
         .condition::<ServerlessDomain>("api", "Ready", "True")
         .await;
     let id = domain.status.and_then(|s| s.id).unwrap_or_default();
-    // Scaleway is still working on it (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "pending", None)
-    );
-    h.merge_spec::<ServerlessDomain>("api", serde_json::json!({"tags": ["team-b"]}))
-        .await;
-    let patches_before = h
-        .change_waits_while_busy::<ServerlessDomain>("api", "tags", PATCH_DOMAIN)
-        .await;
-    let synced = || h.condition_now::<ServerlessDomain>("api", "Synced");
     let region = h.scaleway.region("fr-par");
-    let remote = region
-        .get_domain(&id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        remote.tags.contains(&"team-a".to_owned()),
-        "{:?}",
-        remote.tags
-    );
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    h.until("the tag change applied once the domain settled", || async {
+    let team_tags = || async {
         let remote = region.get_domain(&id).await.map_err(|e| e.to_string())?;
-        match synced().await {
-            Some(c) if c.status == "True" && remote.tags.contains(&"team-b".to_owned()) => Ok(()),
-            other => Err(format!("{:?} {other:?}", remote.tags)),
-        }
-    })
+        let teams: Vec<&str> = remote
+            .tags
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with("team-"))
+            .collect();
+        Ok(teams.join(","))
+    };
+    h.busy_change_lands_once_settled::<ServerlessDomain, _, _>(
+        BusyChange {
+            name: "api",
+            remote_id: &id,
+            busy_status: "pending",
+            spec_patch: serde_json::json!({"tags": ["team-b"]}),
+            field: "tags",
+            write_route: PATCH_DOMAIN,
+            before: "team-a".into(),
+            after: "team-b".into(),
+        },
+        team_tags,
+    )
     .await;
-    assert_eq!(
-        h.calls(PATCH_DOMAIN),
-        patches_before + 1,
-        "one PATCH once settled"
-    );
 }

@@ -435,10 +435,7 @@ async fn create_fleet(h: &Harness, containers: &[&str], triggers: &[(&str, &str)
 
 async fn patch_spec<K>(h: &Harness, name: &str, spec: Value)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.api::<K>()
         .patch(
@@ -489,10 +486,7 @@ async fn redeploy_fleet(h: &Harness, containers: &[&str], at: &str) {
 
 async fn delete<K>(h: &Harness, name: &str)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.api::<K>()
         .delete(name, &DeleteParams::default())

@@ -53,11 +53,7 @@ fn remote_named(h: &Harness, table: &str, name: &str) -> Vec<Value> {
 
 async fn patch<K>(h: &Harness, name: &str, patch: Value)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.api::<K>()
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -67,11 +63,7 @@ where
 
 async fn delete<K>(h: &Harness, name: &str)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.api::<K>()
         .delete(name, &DeleteParams::default())
@@ -82,11 +74,7 @@ where
 /// The Ready condition's reason and message of a cron, as a test failure shows it.
 async fn ready_reason<K>(h: &Harness, name: &str, reason: &str) -> String
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.until(&format!("{name} Ready=False {reason}"), || async {
         let object = h.api::<K>().get(name).await.map_err(|e| e.to_string())?;
@@ -426,11 +414,7 @@ async fn a_trigger_is_created_marked_renamed_recovered_adopted_and_deleted() {
 /// Ready with that resource's ID.
 async fn exactly_one<K>(h: &Harness, table: &str, name: &str)
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     h.until(&format!("exactly one {name} in {table}"), || async {
         let found = remote_named(h, table, name);
@@ -621,33 +605,21 @@ async fn a_busy_cron_keeps_a_pending_change_unsynced_until_it_settles() {
         .condition::<ServerlessFunctionCron>("nightly", "Ready", "True")
         .await;
     let id = cron.status.and_then(|s| s.id).unwrap_or_default();
-    // Scaleway is still working on it (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "pending", None)
-    );
-    h.merge_spec::<ServerlessFunctionCron>("nightly", json!({"schedule": "30 4 * * 1"}))
-        .await;
-    let patches_before = h
-        .change_waits_while_busy::<ServerlessFunctionCron>("nightly", "schedule", PATCH_CRON)
-        .await;
-    let synced = || h.condition_now::<ServerlessFunctionCron>("nightly", "Synced");
-    assert_eq!(remote(&h, "crons")[0]["schedule"], "0 3 * * *");
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    h.until("the schedule applied once the cron settled", || async {
-        let crons = remote(&h, "crons");
-        match synced().await {
-            Some(c) if c.status == "True" && crons[0]["schedule"] == "30 4 * * 1" => Ok(()),
-            other => Err(format!("{crons:?} {other:?}")),
-        }
-    })
+    let schedule = || async { Ok(remote(&h, "crons")[0]["schedule"].to_string()) };
+    h.busy_change_lands_once_settled::<ServerlessFunctionCron, _, _>(
+        BusyChange {
+            name: "nightly",
+            remote_id: &id,
+            busy_status: "pending",
+            spec_patch: json!({"schedule": "30 4 * * 1"}),
+            field: "schedule",
+            write_route: PATCH_CRON,
+            before: json!("0 3 * * *").to_string(),
+            after: json!("30 4 * * 1").to_string(),
+        },
+        schedule,
+    )
     .await;
-    assert_eq!(
-        h.calls(PATCH_CRON),
-        patches_before + 1,
-        "one PATCH once settled"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -663,38 +635,25 @@ async fn a_busy_function_trigger_keeps_a_pending_change_unsynced_until_it_settle
         .condition::<ServerlessFunctionTrigger>("jobs", "Ready", "True")
         .await;
     let id = trigger.status.and_then(|s| s.id).unwrap_or_default();
-    // Scaleway is still working on it (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "pending", None)
-    );
-    h.merge_spec::<ServerlessFunctionTrigger>("jobs", json!({"description": "all jobs"}))
-        .await;
-    let patches_before = h
-        .change_waits_while_busy::<ServerlessFunctionTrigger>("jobs", "description", PATCH_TRIGGER)
-        .await;
-    let synced = || h.condition_now::<ServerlessFunctionTrigger>("jobs", "Synced");
-    assert_eq!(
-        remote(&h, "function_triggers")[0]["description"],
-        format!("billing jobs [k8s-owner-uid={uid}]")
-    );
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    h.until(
-        "the description applied once the trigger settled",
-        || async {
-            let triggers = remote(&h, "function_triggers");
-            let applied = triggers[0]["description"] == format!("all jobs [k8s-owner-uid={uid}]");
-            match synced().await {
-                Some(c) if c.status == "True" && applied => Ok(()),
-                other => Err(format!("{triggers:?} {other:?}")),
-            }
+    let description = || async {
+        let triggers = remote(&h, "function_triggers");
+        Ok(triggers[0]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    };
+    h.busy_change_lands_once_settled::<ServerlessFunctionTrigger, _, _>(
+        BusyChange {
+            name: "jobs",
+            remote_id: &id,
+            busy_status: "pending",
+            spec_patch: json!({"description": "all jobs"}),
+            field: "description",
+            write_route: PATCH_TRIGGER,
+            before: format!("billing jobs [k8s-owner-uid={uid}]"),
+            after: format!("all jobs [k8s-owner-uid={uid}]"),
         },
+        description,
     )
     .await;
-    assert_eq!(
-        h.calls(PATCH_TRIGGER),
-        patches_before + 1,
-        "one PATCH once settled"
-    );
 }

@@ -408,11 +408,7 @@ async fn kinds_that_do_not_fit_the_namespace_type_are_refused_clearly() {
 
 async fn condition_message<K>(h: &Harness, name: &str) -> String
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned,
+    K: TestObject,
 {
     let object = h.condition::<K>(name, "Ready", "False").await;
     let value = serde_json::to_value(&object).unwrap_or_default();
@@ -463,25 +459,21 @@ async fn a_busy_function_keeps_a_pending_change_unsynced_until_it_settles() {
         .condition::<ServerlessFunction>("hello", "Ready", "True")
         .await;
     let id = status_of_function(&function).id.unwrap_or_default();
-    // A deploy is under way (and stays so until the test ends it).
-    assert!(
-        h.emulator
-            .emulator
-            .set_resource_status(&id, "pending", None)
-    );
-    h.merge_spec::<ServerlessFunction>("hello", json!({"maxScale": 5}))
-        .await;
-    // Polls see the function still busy: the change is still not applied, and Synced must
-    // not say it was.
-    h.change_waits_while_busy::<ServerlessFunction>("hello", "max_scale", PATCH_FUNCTION)
-        .await;
-    assert_eq!(remote_function(&h, &id)["max_scale"], 3);
-    assert!(h.emulator.emulator.set_resource_status(&id, "ready", None));
-    function_where(&h, "hello", "Synced once the change is applied", |s| {
-        s.conditions
-            .iter()
-            .any(|c| c.type_ == "Synced" && c.status == "True")
-    })
+    // A deploy is under way: polls see the function still busy, the change is not applied,
+    // and Synced must not say it was.
+    let max_scale = || async { Ok(remote_function(&h, &id)["max_scale"].to_string()) };
+    h.busy_change_lands_once_settled::<ServerlessFunction, _, _>(
+        BusyChange {
+            name: "hello",
+            remote_id: &id,
+            busy_status: "pending",
+            spec_patch: json!({"maxScale": 5}),
+            field: "max_scale",
+            write_route: PATCH_FUNCTION,
+            before: "3".into(),
+            after: "5".into(),
+        },
+        max_scale,
+    )
     .await;
-    assert_eq!(remote_function(&h, &id)["max_scale"], 5);
 }

@@ -460,11 +460,7 @@ impl Harness {
 
     pub async fn apply<K>(&self, yaml: &str) -> K
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         let object: K = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("fixture: {e}"));
         self.api::<K>()
@@ -520,11 +516,7 @@ impl Harness {
 
     pub async fn condition<K>(&self, name: &str, type_: &str, status: &str) -> K
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         let api = self.api::<K>();
         self.until(&format!("{name} {type_}={status}"), || async {
@@ -554,11 +546,7 @@ impl Harness {
         type_: &str,
     ) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         let object = self
             .api::<K>()
@@ -574,11 +562,7 @@ impl Harness {
     /// Merge-patches the spec of `name` with `spec`.
     pub async fn merge_spec<K>(&self, name: &str, spec: serde_json::Value)
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         self.api::<K>()
             .patch(
@@ -592,10 +576,7 @@ impl Harness {
 
     pub async fn gone<K>(&self, name: &str)
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         let api = self.api::<K>();
         self.until(&format!("{name} to be gone"), || async {
@@ -611,6 +592,54 @@ impl Harness {
         self.emulator.emulator.count_resources(kind)
     }
 
+    /// The whole busy-remote check of one kind: makes `change.remote_id` `change.busy_status`
+    /// (a transient status, held until this settles it), applies `change.spec_patch` to
+    /// `change.name`, checks that the change waits ([`Self::change_waits_while_busy`]) and that
+    /// `remote` (what Scaleway holds of the changed field) still reads `change.before`; then
+    /// settles the resource and waits until `remote` reads `change.after` with `Synced=True`,
+    /// sent with exactly one more call to `change.write_route`.
+    pub async fn busy_change_lands_once_settled<K, R, Fut>(&self, change: BusyChange<'_>, remote: R)
+    where
+        K: TestObject,
+        R: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<String, String>>,
+    {
+        let id = change.remote_id;
+        assert!(
+            self.emulator
+                .emulator
+                .set_resource_status(id, change.busy_status, None),
+            "no remote resource {id}"
+        );
+        self.merge_spec::<K>(change.name, change.spec_patch).await;
+        let writes = self
+            .change_waits_while_busy::<K>(change.name, change.field, change.write_route)
+            .await;
+        let held = remote().await.unwrap_or_else(|e| panic!("read {id}: {e}"));
+        assert_eq!(held, change.before, "{} changed while busy", change.field);
+        assert!(
+            self.emulator
+                .emulator
+                .set_resource_status(id, "ready", None)
+        );
+        self.until(
+            &format!("{} applied once settled", change.field),
+            || async {
+                let now = remote().await?;
+                match self.condition_now::<K>(change.name, "Synced").await {
+                    Some(c) if c.status == "True" && now == change.after => Ok(()),
+                    other => Err(format!("{now} {other:?}")),
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            self.calls(change.write_route),
+            writes + 1,
+            "one write once settled"
+        );
+    }
+
     /// For an object whose remote resource Scaleway is busy with (`set_resource_status` to a
     /// transient status) and whose spec changed `field`: waits until `Synced` says the change waits
     /// (`False`, `WaitingForRemote`, naming `field`), then checks that it still says so 1 s of
@@ -623,11 +652,7 @@ impl Harness {
         write_route: &str,
     ) -> u64
     where
-        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + std::fmt::Debug
-            + serde::Serialize
-            + serde::de::DeserializeOwned,
+        K: TestObject,
     {
         self.until("the pending change reported as waiting", || async {
             let c = self.condition_now::<K>(name, "Synced").await;
@@ -784,6 +809,46 @@ pub fn status_of(
 }
 
 /// Whether `condition` has `status` and `reason` (and its message `words`).
+/// What the harness's generic helpers need of a kind: a namespaced resource that round-trips
+/// through JSON.
+pub trait TestObject:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+{
+}
+
+impl<K> TestObject for K where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+{
+}
+
+/// A spec change made while Scaleway is busy with the object's remote resource
+/// ([`Harness::busy_change_lands_once_settled`]).
+pub struct BusyChange<'a> {
+    /// The Kubernetes object.
+    pub name: &'a str,
+    /// Its remote resource.
+    pub remote_id: &'a str,
+    /// The transient status Scaleway reports meanwhile (`pending`, `updating`).
+    pub busy_status: &'a str,
+    /// Merged into the spec.
+    pub spec_patch: serde_json::Value,
+    /// The field the change is reported under (`Synced` names it while it waits).
+    pub field: &'a str,
+    /// The emulator route that carries the change.
+    pub write_route: &'a str,
+    /// What Scaleway holds of the field before the change, and after.
+    pub before: String,
+    pub after: String,
+}
+
 pub fn condition_is(
     condition: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
     status: &str,

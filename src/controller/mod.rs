@@ -183,11 +183,16 @@ fn uses_secret(vars: &Option<Vec<crate::crd::SecretEnvVar>>, name: &str) -> bool
 /// Drops from a watched object what no reconcile reads and a real API server adds to every
 /// object: `managedFields` (one entry per field manager) and kubectl's client-side apply
 /// record (a copy of the whole manifest). On a cluster these are often most of an object's
-/// size, and the store keeps every object of the kind.
+/// size, and the store keeps every object of the kind. Both are set to `None` rather than
+/// emptied: an emptied `Vec` keeps its buffer, and an emptied `BTreeMap` its node.
 fn slim<K: Resource>(object: &mut K) {
-    object.managed_fields_mut().clear();
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
     }
 }
 
@@ -629,11 +634,29 @@ mod tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         slim(&mut object);
-        assert!(object.managed_fields().is_empty());
+        assert_eq!(object.meta().managed_fields, None);
         assert_eq!(
             object.annotations().keys().collect::<Vec<_>>(),
             ["serverless.scaleway.com/resync-period"]
         );
         assert_eq!(object.spec.image, "nginx:1");
+    }
+
+    #[test]
+    fn slim_frees_what_it_empties() {
+        let mut object: ServerlessContainer = serde_json::from_value(serde_json::json!({
+            "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
+            "metadata": {
+                "name": "web", "namespace": "default",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+            },
+            "spec": {"namespaceRef": {"name": "demo"}, "image": "nginx:1"}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        slim(&mut object);
+        // `None`, not an empty collection that still holds its allocation.
+        assert_eq!(object.meta().managed_fields, None);
+        assert_eq!(object.meta().annotations, None);
     }
 }

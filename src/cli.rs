@@ -178,6 +178,11 @@ pub struct BenchArgs {
     /// Give up when not converged after this long, e.g. 10m.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// How the fleet is written to Kubernetes: create (the manifest only),
+    /// client-side-apply (as `kubectl apply` and Argo CD: plus the last-applied annotation) or
+    /// server-side-apply (as `kubectl apply --server-side` and Flux: plus managedFields).
+    #[arg(long, value_enum, default_value_t)]
+    pub apply_with: crate::bench::ApplyWith,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,

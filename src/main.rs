@@ -61,6 +61,7 @@ async fn run_soak(args: BenchArgs, duration: std::time::Duration) -> Result<(), 
         resync_period: args.resync_period,
         seed: args.seed,
         timeout: args.timeout,
+        apply_with: args.apply_with,
     };
     let report = bench::soak::run(config)
         .await
@@ -102,6 +103,7 @@ async fn run_bench(args: BenchArgs) -> Result<(), String> {
         resync_period: args.resync_period,
         steady_periods: args.steady_periods,
         timeout: args.timeout,
+        apply_with: args.apply_with,
     };
     let report = bench::run(config).await.map_err(|e| error_chain(&e))?;
     if args.json {

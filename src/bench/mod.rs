@@ -45,6 +45,35 @@ pub struct BenchConfig {
     pub steady_periods: u32,
     /// Give up after this long.
     pub timeout: Duration,
+    /// How the fleet is written to Kubernetes.
+    pub apply_with: ApplyWith,
+}
+
+/// How the bench writes each object, as a user's tool would: what Kubernetes then stores with
+/// it (and the operator's watches receive) differs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplyWith {
+    /// A plain create: the object carries only what its manifest says.
+    Create,
+    /// As `kubectl apply` and Argo CD do by default: a create whose object carries the
+    /// manifest again in the `kubectl.kubernetes.io/last-applied-configuration` annotation.
+    #[default]
+    ClientSideApply,
+    /// As `kubectl apply --server-side` and Flux do: an apply patch, which the API server
+    /// records in `metadata.managedFields`.
+    ServerSideApply,
+}
+
+impl ApplyWith {
+    /// The flag value that selects it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApplyWith::Create => "create",
+            ApplyWith::ClientSideApply => "client-side-apply",
+            ApplyWith::ServerSideApply => "server-side-apply",
+        }
+    }
 }
 
 /// Why a run failed.
@@ -175,25 +204,20 @@ async fn apply_fleet(kube: &kube::Client, config: &BenchConfig) -> Result<(), Be
     let namespaces: kube::Api<ServerlessNamespace> = kube::Api::namespaced(kube.clone(), "default");
     let containers: kube::Api<ServerlessContainer> = kube::Api::namespaced(kube.clone(), "default");
     for index in 0..config.namespaces {
-        let object: ServerlessNamespace = serde_json::from_value(serde_json::json!({
+        let manifest = serde_json::json!({
             "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessNamespace",
             "metadata": {"name": namespace_name(index)}, "spec": {}
-        }))
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
-        namespaces.create(&Default::default(), &object).await?;
+        });
+        apply_one(&namespaces, manifest, config.apply_with).await?;
     }
-    let results: Vec<Result<ServerlessContainer, kube::Error>> = futures::stream::iter(0..config.objects)
+    let results: Vec<Result<(), kube::Error>> = futures::stream::iter(0..config.objects)
         .map(|index| {
-            let containers = containers.clone();
-            async move {
-                let object: ServerlessContainer = serde_json::from_value(serde_json::json!({
-                    "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
-                    "metadata": {"name": container_name(index)},
-                    "spec": {"namespaceRef": {"name": namespace_name(index % config.namespaces)}, "image": "bench:1", "maxScale": 2}
-                }))
-                .map_err(kube::Error::SerdeError)?;
-                containers.create(&Default::default(), &object).await
-            }
+            let manifest = serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
+                "metadata": {"name": container_name(index)},
+                "spec": {"namespaceRef": {"name": namespace_name(index % config.namespaces)}, "image": "bench:1", "maxScale": 2}
+            });
+            apply_one(&containers, manifest, config.apply_with)
         })
         .buffer_unordered(32)
         .collect()
@@ -203,6 +227,42 @@ async fn apply_fleet(kube: &kube::Client, config: &BenchConfig) -> Result<(), Be
     }
     Ok(())
 }
+
+/// Writes one manifest (an object of the `default` namespace) as `apply_with` says.
+async fn apply_one<K>(
+    api: &kube::Api<K>,
+    mut manifest: serde_json::Value,
+    apply_with: ApplyWith,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let name = manifest["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    match apply_with {
+        ApplyWith::Create => {}
+        ApplyWith::ClientSideApply => {
+            // What kubectl records: the manifest as applied, with its namespace.
+            manifest["metadata"]["namespace"] = "default".into();
+            let record = format!("{manifest}\n");
+            manifest["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record });
+        }
+        ApplyWith::ServerSideApply => {
+            let params = kube::api::PatchParams::apply("kubectl").force();
+            api.patch(&name, &params, &kube::api::Patch::Apply(&manifest))
+                .await?;
+            return Ok(());
+        }
+    }
+    let object: K = serde_json::from_value(manifest).map_err(kube::Error::SerdeError)?;
+    api.create(&Default::default(), &object).await?;
+    Ok(())
+}
+
+/// The annotation in which `kubectl apply` keeps the manifest it applied.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 fn ready_count(server: &ApiServer, tally: &mut Tally) -> usize {
     server.tally(tally, |o| {
@@ -492,5 +552,81 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         harness_cpu_seconds: harness_cpu,
         transition_delay_ms: config.transition_delay.as_millis() as u64,
         resync_seconds: config.resync_period.as_secs_f64(),
+        apply_with: config.apply_with,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each way of writing the fleet stores what a real API server would keep from that tool:
+    /// the operator's watches then receive (and its `slim` drops) the same extra metadata.
+    #[tokio::test]
+    async fn each_apply_mode_stores_what_its_tool_leaves_on_an_object() {
+        let server = ApiServer::new();
+        for definition in crd::all_crds() {
+            server.register_crd(&definition);
+        }
+        let apiserver = server
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("API server: {e}"));
+        let kube = apiserver.client().unwrap_or_else(|e| panic!("client: {e}"));
+        let containers: kube::Api<ServerlessContainer> =
+            kube::Api::namespaced(kube.clone(), "default");
+        for (index, apply_with) in [
+            ApplyWith::Create,
+            ApplyWith::ClientSideApply,
+            ApplyWith::ServerSideApply,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let manifest = serde_json::json!({
+                "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
+                "metadata": {"name": container_name(index)},
+                "spec": {"namespaceRef": {"name": "ns"}, "image": "bench:1", "maxScale": 2}
+            });
+            apply_one(&containers, manifest, apply_with)
+                .await
+                .unwrap_or_else(|e| panic!("{apply_with:?}: {e}"));
+            let stored = containers
+                .get(&container_name(index))
+                .await
+                .unwrap_or_else(|e| panic!("{apply_with:?}: {e}"));
+            assert_eq!(stored.spec.image, "bench:1", "{apply_with:?}");
+            let record = stored
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(LAST_APPLIED));
+            let managers: Vec<_> = stored
+                .metadata
+                .managed_fields
+                .iter()
+                .flatten()
+                .map(|entry| (entry.manager.as_deref(), entry.operation.as_deref()))
+                .collect();
+            match apply_with {
+                ApplyWith::Create => {
+                    assert_eq!(record, None);
+                    assert!(managers.is_empty(), "{managers:?}");
+                }
+                ApplyWith::ClientSideApply => {
+                    let record: serde_json::Value = serde_json::from_str(
+                        record.unwrap_or_else(|| panic!("no last-applied record")),
+                    )
+                    .unwrap_or_else(|e| panic!("record: {e}"));
+                    assert_eq!(record["metadata"]["name"], container_name(index));
+                    assert_eq!(record["metadata"]["namespace"], "default");
+                    assert_eq!(record["spec"]["image"], "bench:1");
+                }
+                ApplyWith::ServerSideApply => {
+                    assert_eq!(record, None);
+                    assert_eq!(managers, [(Some("kubectl"), Some("Apply"))]);
+                }
+            }
+        }
+    }
 }

@@ -44,6 +44,8 @@ pub struct Report {
     pub transition_delay_ms: u64,
     /// The operator's resync period.
     pub resync_seconds: f64,
+    /// How the fleet was written to Kubernetes.
+    pub apply_with: super::ApplyWith,
 }
 
 /// Targets (issue: converge ≤ 1.2× the lower bound at N = 1,000; ≤ 0.05 calls per object per
@@ -138,8 +140,12 @@ impl Report {
             ),
         ];
         let mut out = format!(
-            "bench: {} ServerlessContainers in {} ServerlessNamespaces, life-cycle delay {} ms, resync {} s\n\n| metric | value | target |\n|---|---|---|\n",
-            self.objects, self.namespaces, self.transition_delay_ms, self.resync_seconds
+            "bench: {} ServerlessContainers in {} ServerlessNamespaces, written with {}, life-cycle delay {} ms, resync {} s\n\n| metric | value | target |\n|---|---|---|\n",
+            self.objects,
+            self.namespaces,
+            self.apply_with.name(),
+            self.transition_delay_ms,
+            self.resync_seconds
         );
         for (name, value, target) in rows {
             out.push_str(&format!("| {name} | {value} | {target} |\n"));
@@ -173,6 +179,7 @@ mod tests {
             harness_cpu_seconds: 0.75,
             transition_delay_ms: 1000,
             resync_seconds: 5.0,
+            apply_with: super::super::ApplyWith::ServerSideApply,
         };
         let json = serde_json::to_value(&report).unwrap_or_default();
         for key in [
@@ -192,7 +199,13 @@ mod tests {
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
+        // The flag's spelling, so a JSON report says how to repeat the run.
+        assert_eq!(json["apply_with"], "server-side-apply");
         let table = report.table();
+        assert!(
+            table.contains(", written with server-side-apply,"),
+            "{table}"
+        );
         assert!(
             table.contains("| converge / lower bound | 1.11 | ≤ 1.2 at N=1000: ok |"),
             "{table}"

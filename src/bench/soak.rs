@@ -45,6 +45,8 @@ pub struct SoakConfig {
     pub seed: u64,
     /// How long convergence may take after the soak.
     pub timeout: Duration,
+    /// How the fleet is written to Kubernetes.
+    pub apply_with: super::ApplyWith,
 }
 
 /// What a soak run found.
@@ -335,6 +337,7 @@ pub async fn run(config: SoakConfig) -> Result<SoakReport, BenchError> {
         resync_period: config.resync_period,
         steady_periods: 0,
         timeout: config.timeout,
+        apply_with: config.apply_with,
     };
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let emulator = Emulator::start(emulator_config(config.transition_delay)).await?;

@@ -790,9 +790,7 @@ struct Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_crds_reject_bad_values_field_by_field_at_apply_time() {
     let server = ApiServer::new();
-    for definition in crd::all_crds() {
-        server.register_crd(&definition);
-    }
+    server.register_operator_crds();
     let running = server
         .start()
         .await

@@ -19,7 +19,7 @@ use scaleway_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
 pub use report::Report;
 
-use crate::crd::{self, ServerlessContainer, ServerlessNamespace};
+use crate::crd::{ServerlessContainer, ServerlessNamespace};
 use crate::sandbox::apiserver::{ApiServer, RunningApiServer, Tally};
 use crate::scaleway::types::{
     ContainerFilter, CreateContainerRequest, CreateNamespaceRequest, Status,
@@ -51,8 +51,7 @@ pub struct BenchConfig {
 
 /// How the bench writes each object, as a user's tool would: what Kubernetes then stores with
 /// it (and the operator's watches receive) differs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApplyWith {
     /// A plain create: the object carries only what its manifest says.
     Create,
@@ -66,13 +65,21 @@ pub enum ApplyWith {
 }
 
 impl ApplyWith {
-    /// The flag value that selects it.
+    /// The flag value that selects it (clap derives the same kebab-case spelling; a test
+    /// checks that each parses back).
     pub fn name(self) -> &'static str {
         match self {
             ApplyWith::Create => "create",
             ApplyWith::ClientSideApply => "client-side-apply",
             ApplyWith::ServerSideApply => "server-side-apply",
         }
+    }
+}
+
+/// In a JSON report, as the flag spells it, so that the report says how to repeat the run.
+impl serde::Serialize for ApplyWith {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -237,10 +244,6 @@ async fn apply_one<K>(
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
 {
-    let name = manifest["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     match apply_with {
         ApplyWith::Create => {}
         ApplyWith::ClientSideApply => {
@@ -250,8 +253,9 @@ where
             manifest["metadata"]["annotations"] = serde_json::json!({ LAST_APPLIED: record });
         }
         ApplyWith::ServerSideApply => {
+            let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
             let params = kube::api::PatchParams::apply("kubectl").force();
-            api.patch(&name, &params, &kube::api::Patch::Apply(&manifest))
+            api.patch(name, &params, &kube::api::Patch::Apply(&manifest))
                 .await?;
             return Ok(());
         }
@@ -439,9 +443,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
 
     let emulator = Emulator::start(emulator_config(config.transition_delay)).await?;
     let server = ApiServer::new();
-    for definition in crd::all_crds() {
-        server.register_crd(&definition);
-    }
+    server.register_operator_crds();
     let apiserver: RunningApiServer = server.start().await?;
     let kube = apiserver.client()?;
     apply_fleet(&kube, &config).await?;
@@ -560,14 +562,20 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn each_apply_mode_s_name_is_its_flag_value() {
+        use clap::ValueEnum;
+        for mode in ApplyWith::value_variants() {
+            assert_eq!(ApplyWith::from_str(mode.name(), false), Ok(*mode));
+        }
+    }
+
     /// Each way of writing the fleet stores what a real API server would keep from that tool:
     /// the operator's watches then receive (and its `slim` drops) the same extra metadata.
     #[tokio::test]
     async fn each_apply_mode_stores_what_its_tool_leaves_on_an_object() {
         let server = ApiServer::new();
-        for definition in crd::all_crds() {
-            server.register_crd(&definition);
-        }
+        server.register_operator_crds();
         let apiserver = server
             .start()
             .await

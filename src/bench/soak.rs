@@ -21,7 +21,7 @@ use super::{
     BenchConfig, BenchError, GROUP, Operator, apply_fleet, client, container_name, emulator_config,
     kubeconfig, namespace_name,
 };
-use crate::crd::{self, ServerlessContainer, ServerlessFunction, ServerlessNamespace};
+use crate::crd::{ServerlessContainer, ServerlessFunction, ServerlessNamespace};
 use crate::sandbox::apiserver::ApiServer;
 use crate::scaleway::functions::types::{
     FunctionFilter, NamespaceFilter as FunctionsNamespaceFilter,
@@ -342,9 +342,7 @@ pub async fn run(config: SoakConfig) -> Result<SoakReport, BenchError> {
     let mut rng = fastrand::Rng::with_seed(config.seed);
     let emulator = Emulator::start(emulator_config(config.transition_delay)).await?;
     let server = ApiServer::new();
-    for definition in crd::all_crds() {
-        server.register_crd(&definition);
-    }
+    server.register_operator_crds();
     let apiserver = server.start().await?;
     let kube = apiserver.client()?;
     apply_fleet(&kube, &bench).await?;

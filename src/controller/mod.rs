@@ -618,22 +618,29 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn slim_drops_managed_fields_and_the_apply_record_only() {
+    /// A ServerlessContainer as a watch would deliver it after a kubectl apply, with these
+    /// annotations, slimmed.
+    fn slimmed_with_annotations(annotations: serde_json::Value) -> ServerlessContainer {
         let mut object: ServerlessContainer = serde_json::from_value(serde_json::json!({
             "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
             "metadata": {
                 "name": "web", "namespace": "default",
-                "annotations": {
-                    "kubectl.kubernetes.io/last-applied-configuration": "{\"big\":true}",
-                    "serverless.scaleway.com/resync-period": "2m"
-                },
+                "annotations": annotations,
                 "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
             },
             "spec": {"namespaceRef": {"name": "demo"}, "image": "nginx:1"}
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         slim(&mut object);
+        object
+    }
+
+    #[test]
+    fn slim_drops_managed_fields_and_the_apply_record_only() {
+        let object = slimmed_with_annotations(serde_json::json!({
+            "kubectl.kubernetes.io/last-applied-configuration": "{\"big\":true}",
+            "serverless.scaleway.com/resync-period": "2m"
+        }));
         assert_eq!(object.meta().managed_fields, None);
         assert_eq!(
             object.annotations().keys().collect::<Vec<_>>(),
@@ -644,17 +651,9 @@ mod tests {
 
     #[test]
     fn slim_frees_what_it_empties() {
-        let mut object: ServerlessContainer = serde_json::from_value(serde_json::json!({
-            "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
-            "metadata": {
-                "name": "web", "namespace": "default",
-                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
-            },
-            "spec": {"namespaceRef": {"name": "demo"}, "image": "nginx:1"}
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
-        slim(&mut object);
+        let object = slimmed_with_annotations(serde_json::json!({
+            "kubectl.kubernetes.io/last-applied-configuration": "{}"
+        }));
         // `None`, not an empty collection that still holds its allocation.
         assert_eq!(object.meta().managed_fields, None);
         assert_eq!(object.meta().annotations, None);

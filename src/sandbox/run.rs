@@ -238,9 +238,7 @@ impl Sandbox {
             Some(path) if path.exists() => load_state(path)?,
             _ => ApiServer::new(),
         };
-        for definition in crate::crd::all_crds() {
-            server.register_crd(&definition);
-        }
+        server.register_operator_crds();
         server
             .ensure_namespace(NAMESPACE)
             .map_err(|e| SandboxError::Operator(e.to_string()))?;

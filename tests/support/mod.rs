@@ -125,9 +125,7 @@ pub async fn start(options: Options) -> Harness {
     .await
     .unwrap_or_else(|e| panic!("emulator: {e}"));
     let server = ApiServer::new();
-    for definition in crd::all_crds() {
-        server.register_crd(&definition);
-    }
+    server.register_operator_crds();
     let apiserver = server
         .start()
         .await

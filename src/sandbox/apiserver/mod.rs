@@ -299,6 +299,14 @@ impl ApiServer {
         })
     }
 
+    /// Registers every CRD of this operator ([`crate::crd::all_crds`]), as the sandbox, the
+    /// bench and the tests serve them.
+    pub fn register_operator_crds(&self) {
+        for definition in crate::crd::all_crds() {
+            self.register_crd(&definition);
+        }
+    }
+
     /// Stores a CRD (as if POSTed, or updated if it exists) and serves its resource.
     /// An invalid CRD is logged and ignored; use [`ApiServer::try_register_crd`] to see why.
     pub fn register_crd(&self, crd: &CustomResourceDefinition) {

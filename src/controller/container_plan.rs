@@ -194,7 +194,7 @@ pub fn update_for(
     let scaling = wanted
         .scaling_option
         .as_ref()
-        .filter(|w| remote.scaling_option.as_ref() != Some(*w))
+        .filter(|w| remote.scaling_option.as_deref() != Some(*w))
         .cloned();
     UpdateContainerRequest {
         image: (desired.image != remote.image).then(|| desired.image.clone()),

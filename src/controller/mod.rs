@@ -17,6 +17,7 @@ mod function_domain;
 pub mod function_plan;
 mod function_target;
 mod function_trigger;
+mod main_watch;
 mod namespace;
 mod namespace_api;
 mod namespace_target;
@@ -48,7 +49,7 @@ use crate::crd::{
     ServerlessContainer, ServerlessDomain, ServerlessFunction, ServerlessFunctionCron,
     ServerlessFunctionToken, ServerlessFunctionTrigger, ServerlessNamespace, ServerlessTrigger,
 };
-use reconciler::{Managed, error_policy, spec_or_lifecycle};
+use reconciler::{Managed, error_policy};
 
 /// Which Kubernetes namespaces the operator watches.
 #[derive(Clone, Debug, Default)]
@@ -197,7 +198,8 @@ fn slim<K: Resource>(object: &mut K) {
 }
 
 /// A main-watch stream: reflected into a store, and filtered so that only spec changes,
-/// finalizer changes and deletions wake a reconcile (not our own status writes).
+/// finalizer changes and deletions wake a reconcile (not our own status writes); see
+/// [`main_watch`].
 fn main_stream<K: Managed>(
     api: Api<K>,
 ) -> (
@@ -205,15 +207,10 @@ fn main_stream<K: Managed>(
     impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 ) {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default())
+    let events = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(slim)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            spec_or_lifecycle::<K>,
-            kube::runtime::PredicateConfig::default(),
-        );
+        .modify(slim);
+    let stream = main_watch::reflect_and_wake(events, reader.clone(), writer);
     (reader, stream)
 }
 

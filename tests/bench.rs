@@ -8,6 +8,8 @@
 
 use std::process::Command;
 
+use scaleway_serverless_operator::bench::REQUIRED_JSON_KEYS;
+
 /// Runs `bench` with `args` (plus `--json`) through the real binary and returns its report,
 /// after checking that the command succeeded.
 fn bench_report(args: &[&str]) -> serde_json::Value {
@@ -42,17 +44,7 @@ fn a_small_bench_run_converges_and_reports_every_documented_key() {
         "--timeout",
         "90s",
     ]);
-    for key in [
-        "objects",
-        "converge_seconds",
-        "lower_bound_seconds",
-        "converge_ratio",
-        "calls_per_object_converge",
-        "steady_calls_per_object_per_resync",
-        "kube_writes_per_object",
-        "peak_rss_mib",
-        "first_reconcile_ms",
-    ] {
+    for key in REQUIRED_JSON_KEYS {
         let value = report[key]
             .as_f64()
             .unwrap_or_else(|| panic!("{key} is not a number: {report}"));

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use scaleway_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
-pub use report::Report;
+pub use report::{REQUIRED_JSON_KEYS, Report};
 
 use crate::crd::{ServerlessContainer, ServerlessNamespace};
 use crate::sandbox::apiserver::{ApiServer, RunningApiServer, Tally};

@@ -47,11 +47,7 @@ where
 /// reconcile acts on. An object the store does not hold, or holds with another UID (deleted
 /// and created again while the watch was away), always does.
 fn wakes_a_reconcile<K: Managed>(reader: &Store<K>, object: &K) -> bool {
-    let mut key = ObjectRef::<K>::new(&object.name_any());
-    if let Some(namespace) = object.namespace() {
-        key = key.within(&namespace);
-    }
-    match reader.get(&key) {
+    match reader.get(&ObjectRef::from_obj(object)) {
         Some(stored) => {
             stored.uid() != object.uid() || spec_or_lifecycle(&*stored) != spec_or_lifecycle(object)
         }
@@ -90,8 +86,8 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Feeds `events` through the main watch; returns what woke (name, generation) and the
-    /// store.
+    /// Feeds `events` through the main watch; returns the objects that woke a reconcile and
+    /// the store.
     async fn run(
         events: Vec<watcher::Event<ServerlessNamespace>>,
     ) -> (Vec<ServerlessNamespace>, Store<ServerlessNamespace>) {

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use super::requeue::Action;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 
 use super::conditions::Assessment;
 use super::container_plan::{Desired, Plan, plan, update_for};
@@ -33,7 +33,7 @@ reconciler::managed!(
 pub async fn reconcile(
     object: Arc<ServerlessContainer>,
     ctx: Arc<Context>,
-) -> Result<Action, Error> {
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

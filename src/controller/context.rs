@@ -230,6 +230,8 @@ pub struct Context {
     pub deferred_records: DeferredRecords,
     /// Reconciles woken when a List shows the remote object they wait for settled.
     pub wakes: Wakes,
+    /// Objects waiting for their next look (resync, poll, retry).
+    pub requeues: super::requeue::Requeues,
 }
 
 /// Wake channels of the kinds whose reconciles wait for Scaleway in bursts (namespaces and
@@ -374,6 +376,7 @@ impl Context {
             uncertain_creates: UncertainCreates::default(),
             deferred_records: DeferredRecords::default(),
             wakes: Wakes::default(),
+            requeues: super::requeue::Requeues::default(),
             namespaces: RemoteCache::new(),
             containers: RemoteCache::new(),
             triggers: RemoteCache::new(),

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use super::requeue::Action;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 
 use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
@@ -23,7 +23,10 @@ use crate::scaleway::types::{CreateDomainRequest, Domain, DomainFilter, UpdateDo
 reconciler::managed!(ServerlessDomain, ServerlessDomainStatus, "ServerlessDomain");
 
 /// Entry point for the Controller.
-pub async fn reconcile(object: Arc<ServerlessDomain>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    object: Arc<ServerlessDomain>,
+    ctx: Arc<Context>,
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

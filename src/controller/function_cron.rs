@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
+use super::requeue::Action;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::error::Error;
@@ -40,7 +40,7 @@ reconciler::managed!(
 pub async fn reconcile(
     object: Arc<ServerlessFunctionCron>,
     ctx: Arc<Context>,
-) -> Result<Action, Error> {
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use super::requeue::Action;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 
 use super::context::Context;
 use super::error::Error;

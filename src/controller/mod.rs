@@ -27,6 +27,7 @@ pub mod policy;
 pub mod rbac;
 pub mod reconciler;
 mod remote_status;
+mod requeue;
 pub mod secrets;
 mod token;
 mod trigger;
@@ -260,6 +261,8 @@ where
         + 'static,
 {
     controller
+        // Objects wait for their next look there, not in the controller's scheduler.
+        .reconcile_on(ctx.requeues.requests::<K>())
         .with_config(controller_config(ctx))
         .trigger_backoff(TriggerBackoff::default())
         .shutdown_on_signal()

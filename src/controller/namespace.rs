@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kube::runtime::controller::Action;
+use super::requeue::Action;
 use kube::{Api, ResourceExt};
 
 use super::context::Context;
@@ -32,7 +32,7 @@ reconciler::managed!(
 pub async fn reconcile(
     object: Arc<ServerlessNamespace>,
     ctx: Arc<Context>,
-) -> Result<Action, Error> {
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

@@ -6,9 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::requeue::Action;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -195,14 +195,15 @@ tokio::task_local! {
     static RESULT: std::cell::Cell<&'static str>;
 }
 
-/// Runs `apply` or `cleanup` under the finalizer, flattens its errors, and records the
-/// reconcile's result and duration.
+/// Runs `apply` or `cleanup` under the finalizer, flattens its errors, records the
+/// reconcile's result and duration, and leaves the object waiting for its next look (see
+/// [`Requeues`](super::requeue::Requeues)).
 pub async fn reconcile<K, A, AF, C, CF>(
     object: Arc<K>,
     ctx: Arc<Context>,
     apply: A,
     cleanup: C,
-) -> Result<Action, Error>
+) -> Result<kube::runtime::controller::Action, Error>
 where
     K: Managed,
     A: FnOnce(Arc<K>, Arc<Context>) -> AF,
@@ -211,11 +212,15 @@ where
     CF: Future<Output = Result<Action, Error>>,
 {
     let started = std::time::Instant::now();
+    // This look replaces the object's wait; its outcome is the next one.
+    ctx.requeues.forget(object.as_ref());
     let metrics = ctx.metrics.clone();
     let (result, label) = RESULT
         .scope(std::cell::Cell::new("success"), async {
             let result = if object.management() == ManagementPolicy::Paused {
-                paused(object.as_ref(), &ctx).await
+                paused(object.as_ref(), &ctx)
+                    .await
+                    .map(|action| ctx.requeues.settle(object.as_ref(), action))
             } else {
                 finalized(object, ctx, apply, cleanup).await
             };
@@ -253,7 +258,7 @@ async fn finalized<K, A, AF, C, CF>(
     ctx: Arc<Context>,
     apply: A,
     cleanup: C,
-) -> Result<Action, Error>
+) -> Result<kube::runtime::controller::Action, Error>
 where
     K: Managed,
     A: FnOnce(Arc<K>, Arc<Context>) -> AF,
@@ -265,10 +270,16 @@ where
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
     let result = finalizer(&api, FINALIZER, object, |event| async {
         match event {
-            finalizer::Event::Apply(object) => apply(object, ctx.clone()).await,
+            finalizer::Event::Apply(object) => {
+                let waiting = object.clone();
+                let action = apply(object, ctx.clone()).await?;
+                Ok(ctx.requeues.settle(waiting.as_ref(), action))
+            }
             finalizer::Event::Cleanup(object) => {
                 publish_deferred(object.as_ref(), &ctx).await;
-                cleanup(object, ctx.clone()).await
+                let waiting = object.clone();
+                let action = cleanup(object, ctx.clone()).await?;
+                Ok(ctx.requeues.settle(waiting.as_ref(), action))
             }
         }
     })
@@ -399,9 +410,14 @@ pub fn requeue_after_error<K: Managed>(error: &Error, object: &K, ctx: &Context)
 
 /// The controller's error policy: errors that escaped `finish` (status writes, finalizer
 /// patches, cleanup in progress).
-pub fn error_policy<K: Managed>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: Managed>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> kube::runtime::controller::Action {
     tracing::debug!(kind = K::KIND, name = %object.name_any(), reason = error.reason(), %error, "reconcile did not finish");
-    requeue_after_error(error, object.as_ref(), &ctx)
+    let action = requeue_after_error(error, object.as_ref(), &ctx);
+    ctx.requeues.settle(object.as_ref(), action)
 }
 
 /// Writes `status` with conditions from `assessment`, unless it equals the current status.

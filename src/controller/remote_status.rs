@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kube::runtime::controller::Action;
+use super::requeue::Action;
 
 use super::conditions::Assessment;
 use super::context::Context;

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::requeue::Action;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{ObjectMeta, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::conditions::Assessment;
@@ -84,7 +84,7 @@ impl Managed for ServerlessFunctionToken {
 pub async fn reconcile(
     object: Arc<ServerlessFunctionToken>,
     ctx: Arc<Context>,
-) -> Result<Action, Error> {
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

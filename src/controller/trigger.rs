@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::requeue::Action;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 
 use super::container_target::{self, ContainerChoice, Target};
 use super::context::Context;
@@ -30,7 +30,10 @@ reconciler::managed!(
 );
 
 /// Entry point for the Controller.
-pub async fn reconcile(object: Arc<ServerlessTrigger>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    object: Arc<ServerlessTrigger>,
+    ctx: Arc<Context>,
+) -> Result<kube::runtime::controller::Action, Error> {
     reconciler::reconcile(object, ctx, apply, cleanup).await
 }
 

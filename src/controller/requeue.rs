@@ -25,10 +25,16 @@ use kube::runtime::reflector::ObjectRef;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::reconciler::Managed;
+
 /// The shortest time between two scans of one kind's waits: due objects are handed over in
-/// batches at most this late, so that a scan (one pass over every waiting object, about 20 µs
-/// at 10,000) runs at most 50 times a second however many objects fall due.
+/// batches at most this late, so that a scan (one pass over every waiting object) runs at
+/// most 50 times a second however many objects fall due.
 const SCAN_GAP: Duration = Duration::from_millis(20);
+
+/// The longest wait: a longer one (no setting allows one) is cut to this, so that a deadline
+/// can always be computed.
+const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// When a reconcile wants its object looked at again, as kube-runtime's
 /// [`Action`](kube::runtime::controller::Action) says it (same constructors), carried out by
@@ -66,7 +72,7 @@ pub struct Requeues {
 #[derive(Default)]
 struct Waits {
     due: Mutex<Due>,
-    /// Signalled when a wait ends before every earlier-known deadline.
+    /// Signalled when a new wait ends before every deadline known so far.
     sooner: Notify,
 }
 
@@ -81,7 +87,7 @@ struct Due {
 impl Requeues {
     /// Carries out the `action` a reconcile of `object` ended with: a wait here, and for
     /// kube-runtime nothing until a request or a change comes.
-    pub fn settle<K: Resource<DynamicType = ()>>(
+    pub fn settle<K: Managed>(
         &self,
         object: &K,
         action: Action,
@@ -93,9 +99,9 @@ impl Requeues {
     }
 
     /// `object` is looked at again `after` from now, unless a reconcile of it runs first.
-    fn schedule<K: Resource<DynamicType = ()>>(&self, object: &K, after: Duration) {
-        let deadline = Instant::now() + after;
-        let waits = self.waits(&K::kind(&()));
+    fn schedule<K: Managed>(&self, object: &K, after: Duration) {
+        let deadline = Instant::now() + after.min(MAX_WAIT);
+        let waits = self.waits(K::KIND);
         let sooner = {
             let Ok(mut due) = waits.due.lock() else {
                 return;
@@ -113,8 +119,8 @@ impl Requeues {
     }
 
     /// `object` no longer waits: a reconcile of it has started, and ends with its next wait.
-    pub fn forget<K: Resource<DynamicType = ()>>(&self, object: &K) {
-        let waits = self.waits(&K::kind(&()));
+    pub fn forget<K: Managed>(&self, object: &K) {
+        let waits = self.waits(K::KIND);
         if let Ok(mut due) = waits.due.lock() {
             due.by_key.remove(key(object).as_str());
         }
@@ -122,10 +128,10 @@ impl Requeues {
 
     /// The objects of kind `K` as they fall due, for its controller. There is one stream per
     /// kind: a second call shares the waits with the first, and each due object goes to one.
-    pub fn requests<K: Resource<DynamicType = ()> + 'static>(
+    pub fn requests<K: Managed>(
         &self,
     ) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
-        let waits = self.waits(&K::kind(&()));
+        let waits = self.waits(K::KIND);
         let state = Scanning {
             waits,
             ready: Vec::new(),
@@ -147,7 +153,7 @@ impl Requeues {
 
     /// How many objects of `kind` wait.
     #[cfg(test)]
-    fn waiting(&self, kind: &str) -> usize {
+    fn waiting(&self, kind: &'static str) -> usize {
         self.waits(kind)
             .due
             .lock()
@@ -155,16 +161,11 @@ impl Requeues {
             .unwrap_or_default()
     }
 
-    fn waits(&self, kind: &str) -> Arc<Waits> {
-        let Ok(mut kinds) = self.kinds.lock() else {
-            return Arc::default();
-        };
-        if let Some(waits) = kinds.get(kind) {
-            return waits.clone();
+    fn waits(&self, kind: &'static str) -> Arc<Waits> {
+        match self.kinds.lock() {
+            Ok(mut kinds) => kinds.entry(kind).or_default().clone(),
+            Err(_) => Arc::default(),
         }
-        // Kinds are a fixed, small set: leaking each name once is what `&'static` costs.
-        let name: &'static str = Box::leak(kind.to_owned().into_boxed_str());
-        kinds.entry(name).or_default().clone()
     }
 }
 
@@ -363,6 +364,20 @@ mod tests {
         let expected: Vec<String> = (0..100).map(|index| format!("c{index}")).collect();
         assert_eq!(names, expected, "in deadline order");
         assert_eq!(resyncs.waiting("ServerlessNamespace"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_longer_than_any_setting_allows_is_cut_not_a_panic() {
+        let resyncs = Requeues::default();
+        let start = Instant::now();
+        let _ = resyncs.settle(&container("far"), Action::requeue(Duration::MAX));
+        let mut requests = Box::pin(resyncs.requests::<ServerlessContainer>());
+        let (name, at) = next_after(&mut requests, start).await;
+        assert_eq!(name, "far");
+        assert!(
+            at >= MAX_WAIT && at < MAX_WAIT + Duration::from_secs(1),
+            "{at:?}"
+        );
     }
 
     #[test]

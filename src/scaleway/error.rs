@@ -264,10 +264,18 @@ fn truncate(mut text: String) -> String {
     text
 }
 
-/// Reads a `Retry-After` header given in seconds (the HTTP-date form is not used by Scaleway).
+/// The longest `Retry-After` the client honours: a larger one (or one too large for a
+/// `Duration`, which would have panicked) waits this long, then the call is tried again.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Reads a `Retry-After` header given in seconds (the HTTP-date form is not used by Scaleway),
+/// at most [`MAX_RETRY_AFTER`].
 pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     let seconds: f64 = value?.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(seconds).map_or(MAX_RETRY_AFTER, |d| d.min(MAX_RETRY_AFTER)))
 }
 
 /// Builds the error for a non-success answer from its status, `Retry-After` and body.
@@ -542,7 +550,16 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after(Some("-1")), None);
+        assert_eq!(parse_retry_after(Some("NaN")), None);
         assert_eq!(parse_retry_after(None), None);
+        // Too large for a `Duration` (this panicked), or merely too long: capped.
+        for huge in ["1e30", "inf", "86400"] {
+            assert_eq!(
+                parse_retry_after(Some(huge)),
+                Some(MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
     }
 
     #[test]

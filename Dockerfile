@@ -5,7 +5,9 @@
 #   docker build -t scaleway-serverless-operator:0.1.0 .
 # Unbuilt here (no Docker engine on the project's machines); tests/chart.rs lints it with hadolint.
 
-FROM rust:1.95-bookworm AS build
+# The exact toolchain: link/symbol-order.txt names functions by symbols whose hash includes
+# the rustc version (build.rs, README Performance).
+FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 COPY . .
 # Cache mounts keep the crates and the build between builds; the binary is copied out of them.

@@ -3,19 +3,33 @@
 # the order of their addresses in the current build. build.rs hands the file to the linker
 # so that the release binary's code in use shares a few pages (README, Performance).
 #
-# Run it after a change of toolchain or dependencies (their symbols change names), or when
-# the bench's file-backed RSS grows. Needs valgrind (callgrind), nm and python3; takes about
+# Symbol names carry a hash of the exact rustc version and of each crate's version: run it
+# after a change of toolchain, of dependencies or of this crate's version, or when the bench's
+# file-backed RSS grows. `--check` only counts how many of the file's functions the release
+# binary has (it fails under 90%). Needs valgrind (callgrind), nm and python3; takes about
 # 5 minutes on 2 cores.
-#   bash scripts/update-symbol-order.sh [OBJECTS]
+#   bash scripts/update-symbol-order.sh [OBJECTS | --check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-objects="${1:-1000}"
 binary=target/release/scaleway-serverless-operator
+cargo build --release --bin scaleway-serverless-operator
+
+if [[ "${1:-}" == "--check" ]]; then
+  nm --defined-only "$binary" | python3 -c '
+import sys
+present = {line.split()[-1] for line in sys.stdin if line.strip()}
+listed = [line.strip() for line in open("link/symbol-order.txt") if line.strip()]
+found = sum(name in present for name in listed)
+print(f"link/symbol-order.txt: {found} of {len(listed)} functions are in {sys.argv[1]}")
+sys.exit(0 if found >= 0.9 * len(listed) else 1)
+' "$binary"
+  exit
+fi
+
+objects="${1:-1000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-
-cargo build --release --bin scaleway-serverless-operator
 
 # The bench ends its operator with SIGKILL, which callgrind cannot write its output on, so it
 # is asked to dump every few seconds instead: each dump holds what ran since the last one.

@@ -232,7 +232,8 @@ where
         })
         .await;
     metrics.reconciled(K::KIND, label, started.elapsed());
-    // Inside kube-runtime's span, which names the object and why it was reconciled.
+    // Inside kube-runtime's span, which names the object and why it was reconciled (for a
+    // look that was due, "unknown": the debug line "next look due" comes just before it).
     tracing::debug!(kind = K::KIND, result = label, elapsed = ?started.elapsed(), "reconciled");
     result
 }

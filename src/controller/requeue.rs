@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kube::Resource;
@@ -126,8 +126,9 @@ impl Requeues {
         }
     }
 
-    /// The objects of kind `K` as they fall due, for its controller. There is one stream per
-    /// kind: a second call shares the waits with the first, and each due object goes to one.
+    /// The objects of kind `K` as they fall due, for its controller: one stream per kind and
+    /// process (the controller of a kind runs once; losing the lease ends the process). A
+    /// second stream would share the waits, each due object going to one of the two.
     pub fn requests<K: Managed>(
         &self,
     ) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
@@ -141,6 +142,8 @@ impl Requeues {
         futures::stream::unfold(state, |mut state| async move {
             loop {
                 if let Some(key) = state.ready.pop() {
+                    // kube-runtime's span names such a reconcile's reason "unknown".
+                    tracing::debug!(kind = K::KIND, object = %key, "next look due");
                     return Some((object_ref(&key), state));
                 }
                 state
@@ -162,10 +165,9 @@ impl Requeues {
     }
 
     fn waits(&self, kind: &'static str) -> Arc<Waits> {
-        match self.kinds.lock() {
-            Ok(mut kinds) => kinds.entry(kind).or_default().clone(),
-            Err(_) => Arc::default(),
-        }
+        // The map is only ever inserted into: still whole after a panic elsewhere.
+        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        kinds.entry(kind).or_default().clone()
     }
 }
 
@@ -364,6 +366,24 @@ mod tests {
         let expected: Vec<String> = (0..100).map(|index| format!("c{index}")).collect();
         assert_eq!(names, expected, "in deadline order");
         assert_eq!(resyncs.waiting("ServerlessNamespace"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_that_starts_with_nothing_waiting_takes_the_first_wait() {
+        let resyncs = Arc::new(Requeues::default());
+        let start = Instant::now();
+        let mut requests = Box::pin(resyncs.requests::<ServerlessContainer>());
+        let later = resyncs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let _ = later.settle(&container("first"), Action::requeue(Duration::from_secs(1)));
+        });
+        let (name, at) = next_after(&mut requests, start).await;
+        assert_eq!(name, "first");
+        assert!(
+            at >= Duration::from_secs(6) && at < Duration::from_secs(7),
+            "{at:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

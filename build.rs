@@ -3,12 +3,12 @@
 //!
 //! The kernel maps a binary's code 64 KiB at a time around each page fault, so code in use
 //! that is spread over the whole text keeps most of the text resident: 16 of its 22 MB at
-//! N = 1,000, of which about 4.3 MB is code that runs. Laid out together, that code takes
+//! N = 1,000, of which about 4.5 MB is code that runs. Laid out together, that code takes
 //! a few MiB (README, Performance: "The binary's pages").
 //!
 //! Only where the linker takes `--symbol-ordering-file` (LLD, as rustc uses on
-//! `x86_64-unknown-linux-gnu` since Rust 1.90, or mold): a probe links an empty program with
-//! the flag, the same rustc, target, linker and flags first. Elsewhere (GNU ld) the binary
+//! `x86_64-unknown-linux-gnu` since Rust 1.90): a probe links an empty program with the flag,
+//! the same rustc, target, linker and flags first. Elsewhere (GNU ld) the binary
 //! links in the default order, and the build says so. Symbols the file names that the
 //! binary lacks (after a change of code, dependency or compiler) are skipped; their functions
 //! go back to the default layout (`bash scripts/update-symbol-order.sh --check` counts them).

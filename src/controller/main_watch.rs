@@ -56,10 +56,11 @@ fn wakes_a_reconcile<K: Managed>(reader: &Store<K>, object: &K) -> bool {
 }
 
 /// The controller turns the woken object into the reference it schedules (kube-runtime's
-/// `trigger_self`), and keeps that reference while the object waits for its next look,
-/// usually the resync. Without the resourceVersion and UID, which the reference would
-/// otherwise copy and nothing there reads (references compare by kind, namespace and name),
-/// each waiting object costs two fewer strings, twice: the scheduler keeps two copies.
+/// `trigger_self`), and keeps that reference until the object's reconcile runs: a first list
+/// puts every object there at once. Without the resourceVersion and UID, which the reference
+/// would otherwise copy and nothing there reads (references compare by kind, namespace and
+/// name), each costs two fewer strings, twice: the scheduler keeps two copies. (Waits for a
+/// later look are kept in [`requeue`](super::requeue), not there.)
 fn reference_only<K: Managed>(mut object: K) -> K {
     let meta = object.meta_mut();
     meta.resource_version = None;

@@ -269,20 +269,16 @@ where
 {
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+    let waiting = object.clone();
     let result = finalizer(&api, FINALIZER, object, |event| async {
-        match event {
-            finalizer::Event::Apply(object) => {
-                let waiting = object.clone();
-                let action = apply(object, ctx.clone()).await?;
-                Ok(ctx.requeues.settle(waiting.as_ref(), action))
-            }
+        let action = match event {
+            finalizer::Event::Apply(object) => apply(object, ctx.clone()).await?,
             finalizer::Event::Cleanup(object) => {
                 publish_deferred(object.as_ref(), &ctx).await;
-                let waiting = object.clone();
-                let action = cleanup(object, ctx.clone()).await?;
-                Ok(ctx.requeues.settle(waiting.as_ref(), action))
+                cleanup(object, ctx.clone()).await?
             }
-        }
+        };
+        Ok(ctx.requeues.settle(waiting.as_ref(), action))
     })
     .await;
     result.map_err(|error| match error {

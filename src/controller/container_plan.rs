@@ -304,7 +304,7 @@ mod tests {
             port: s.port.unwrap_or(8080),
             liveness_probe: s.liveness_probe.clone().map(|mut p| {
                 p.failure_threshold = 30;
-                Box::new(p)
+                std::sync::Arc::new(p)
             }),
             ..Default::default()
         }

@@ -1,6 +1,7 @@
 //! Container wire types (`scaleway.containers.v1.Container` and its requests).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,18 +150,20 @@ pub struct Container {
     /// Sandbox version.
     #[serde(default)]
     pub sandbox: Sandbox,
-    /// Autoscaling rule. Boxed: it is 28 bytes inline, and without it a `Container` is
-    /// 512 bytes, jemalloc's 512-byte class instead of its 640-byte one (each container of a
-    /// scope is boxed in the snapshot; README, Performance).
+    /// Autoscaling rule. Behind a pointer: it is 28 bytes inline, and without it a
+    /// `Container` is 512 bytes, jemalloc's 512-byte class instead of its 640-byte one (each
+    /// container of a scope is boxed in the snapshot; README, Performance). Shared (`Arc`):
+    /// Scaleway gives every container a scaling rule and two probes, usually its defaults, and
+    /// a snapshot keeps one copy of each value its containers have alike
+    /// ([`Container::settle_beside`]).
     #[serde(default)]
-    pub scaling_option: Option<Box<ScalingOption>>,
-    /// Liveness probe. Boxed: most containers have none, and the operator keeps every
-    /// container of a namespace in its snapshot of the scope.
+    pub scaling_option: Option<Arc<ScalingOption>>,
+    /// Liveness probe (shared, as above).
     #[serde(default)]
-    pub liveness_probe: Option<Box<Probe>>,
-    /// Startup probe (boxed, as above).
+    pub liveness_probe: Option<Arc<Probe>>,
+    /// Startup probe (shared, as above).
     #[serde(default)]
-    pub startup_probe: Option<Box<Probe>>,
+    pub startup_probe: Option<Arc<Probe>>,
     /// Tags.
     #[serde(default, deserialize_with = "null_as_default")]
     pub tags: Vec<String>,
@@ -181,6 +184,35 @@ pub struct Container {
     pub region: String,
     // `created_at` and `updated_at` are sent too; no reconcile reads them, so they are not
     // decoded (they would be two more strings per container in the snapshot).
+}
+
+impl Container {
+    /// Readies a container decoded from a List to be kept in a snapshot beside `neighbour`:
+    /// gives back the spare room decoding left in its lists (serde grows a vector to four
+    /// slots for its first element, and most containers have one tag, the owner mark), and
+    /// points the scaling rule and probes that equal the neighbour's at the neighbour's
+    /// copies, so that containers with the same ones (Scaleway's defaults, most often) keep
+    /// one copy between them.
+    pub fn settle_beside(&mut self, neighbour: Option<&Self>) {
+        self.tags.shrink_to_fit();
+        self.command.shrink_to_fit();
+        self.args.shrink_to_fit();
+        if let Some(neighbour) = neighbour {
+            share(&mut self.scaling_option, &neighbour.scaling_option);
+            share(&mut self.liveness_probe, &neighbour.liveness_probe);
+            share(&mut self.startup_probe, &neighbour.startup_probe);
+        }
+    }
+}
+
+/// Replaces `mine` by a second reference to `theirs` when the two are equal.
+fn share<T: PartialEq>(mine: &mut Option<Arc<T>>, theirs: &Option<Arc<T>>) {
+    if let (Some(value), Some(shared)) = (mine.as_ref(), theirs)
+        && !Arc::ptr_eq(value, shared)
+        && value == shared
+    {
+        *mine = Some(Arc::clone(shared));
+    }
 }
 
 /// The settings that CreateContainer and UpdateContainer share. `None` means "not sent".

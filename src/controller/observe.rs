@@ -604,8 +604,8 @@ mod tests {
         snapshot.insert(listed("0", 10));
         let items: Vec<&Container> = snapshot.iter().collect();
         let probe = |at: usize| items[at].liveness_probe.as_ref().map(Arc::as_ptr);
-        // 0, 1 and 2 share one copy; 3 has another value, which 4 cannot share (it equals 3's
-        // neighbour 2, not 3).
+        // 0, 1 and 2 share one copy. 3 has another value; 4 has the first value again, but
+        // its neighbour is 3, so it keeps a copy of its own.
         assert_eq!(probe(0), probe(1));
         assert_eq!(probe(1), probe(2));
         assert_ne!(probe(2), probe(3));

@@ -47,7 +47,7 @@ pub trait RemoteObject: Clone + Send + Sync + 'static {
 
 macro_rules! remote_object {
     ($type:ty) => {
-        remote_object!($type, |_item: &mut $type, _neighbour: Option<&$type>| {});
+        remote_object!($type, |_, _| {});
     };
     ($type:ty, $settle_in:expr) => {
         impl RemoteObject for $type {
@@ -216,23 +216,20 @@ impl<T: RemoteObject> Snapshot<T> {
     }
 
     fn insert(&mut self, mut item: T) {
-        match self.position(item.id()) {
-            Ok(at) => {
-                let neighbour = match at {
-                    0 => self.items.get(1),
-                    _ => self.items.get(at - 1),
-                };
-                item.settle_in(neighbour.map(|n| &**n));
-                *self.items[at] = item;
-            }
-            Err(at) => {
-                let neighbour = at
-                    .checked_sub(1)
-                    .or(Some(at))
-                    .and_then(|n| self.items.get(n));
-                item.settle_in(neighbour.map(|n| &**n));
-                self.items.insert(at, Box::new(item));
-            }
+        let (at, replaces) = match self.position(item.id()) {
+            Ok(at) => (at, true),
+            Err(at) => (at, false),
+        };
+        // The object before it, or for the first one the object after it.
+        let neighbour = match at.checked_sub(1) {
+            Some(before) => self.items.get(before),
+            None => self.items.get(usize::from(replaces)),
+        };
+        item.settle_in(neighbour.map(|n| &**n));
+        if replaces {
+            *self.items[at] = item;
+        } else {
+            self.items.insert(at, Box::new(item));
         }
     }
 

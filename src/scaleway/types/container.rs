@@ -150,7 +150,7 @@ pub struct Container {
     /// Sandbox version.
     #[serde(default)]
     pub sandbox: Sandbox,
-    /// Autoscaling rule. Behind a pointer: it is 28 bytes inline, and without it a
+    /// Autoscaling rule. Behind a pointer: it is 24 bytes inline, and without it a
     /// `Container` is 512 bytes, jemalloc's 512-byte class instead of its 640-byte one (each
     /// container of a scope is boxed in the snapshot; README, Performance). Shared (`Arc`):
     /// Scaleway gives every container a scaling rule and two probes, usually its defaults, and

@@ -404,7 +404,7 @@ async fn bad_input_stalls_without_calling_the_api_in_a_loop() {
         .conditions
         .iter()
         .find(|c| c.type_ == "Stalled")
-        .map(|c| c.message.clone())
+        .map(|c| c.message.to_string())
         .unwrap_or_default();
     assert!(message.contains("memory"), "{message}");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -959,7 +959,7 @@ async fn exports_keep_a_configmap_and_a_secret_up_to_date() {
         })
         .await;
     let data = exported.data.clone().unwrap_or_default();
-    assert_eq!(data.get("id"), status.id.as_ref());
+    assert_eq!(data.get("id").map(String::as_str), status.id.as_deref());
     assert_eq!(data.get("region").map(String::as_str), Some("fr-par"));
     let owners = exported
         .metadata

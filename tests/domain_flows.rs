@@ -45,7 +45,10 @@ async fn a_domain_is_created_updated_waited_for_and_deleted() {
         !cname.is_empty() && endpoint.contains(&cname) && !cname.contains('/'),
         "CNAME target {cname:?} is the host of {endpoint:?}"
     );
-    assert_eq!(status.container_id, status_of(&container).id);
+    assert_eq!(
+        status.container_id.as_deref(),
+        status_of(&container).id.as_deref()
+    );
     assert_eq!(h.remote_count("domains"), 1);
     assert_eq!(h.calls(POST_DOMAINS), 1, "exactly one create");
     let region = h.scaleway.region("fr-par");

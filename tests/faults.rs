@@ -899,7 +899,7 @@ async fn conflicting_writes_converge_to_the_last_spec() {
                 // Leave the operator time to write in between.
                 tokio::time::sleep(Duration::from_millis(30)).await;
                 object.spec.max_scale = Some(1 + (round % 9));
-                object.spec.image = format!("rg.fr-par.scw.cloud/demo/{name}:{}", round % 4);
+                object.spec.image = format!("rg.fr-par.scw.cloud/demo/{name}:{}", round % 4).into();
                 object
                     .metadata
                     .labels
@@ -986,7 +986,7 @@ async fn remote_changes_behind_the_operators_back_are_corrected() {
         let api = h.api::<ServerlessContainer>();
         async move {
             let object = api.get(name).await.unwrap_or_else(|e| panic!("{e}"));
-            status_of(&object).id.unwrap_or_default()
+            status_of(&object).id.map(String::from).unwrap_or_default()
         }
     };
     let region = h.scaleway.region("fr-par");

@@ -107,7 +107,7 @@ fn ready_message(status: &scaleway_serverless_operator::crd::ServerlessFunctionS
         .conditions
         .iter()
         .find(|c| c.type_ == "Ready")
-        .map(|c| c.message.clone())
+        .map(|c| c.message.to_string())
         .unwrap_or_default()
 }
 

@@ -231,7 +231,7 @@ async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
         .status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.message.clone())
+        .map(|c| c.message.to_string())
         .unwrap_or_default();
     let message = if message.contains("Secret taken") {
         message
@@ -246,7 +246,7 @@ async fn tokens_left_by_a_crash_are_revoked_and_foreign_secrets_kept() {
                 .status
                 .as_ref()
                 .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-                .map(|c| c.message.clone())
+                .map(|c| c.message.to_string())
                 .unwrap_or_default();
             if message.contains("Secret taken") {
                 Ok(message)
@@ -287,7 +287,7 @@ fn ready_reason(object: &ServerlessFunctionToken) -> (String, String) {
         .status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| (c.status.clone(), c.reason.clone()))
+        .map(|c| (c.status.to_string(), c.reason.to_string()))
         .unwrap_or_default()
 }
 

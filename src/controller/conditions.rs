@@ -2,9 +2,11 @@
 //! `Reconciling=True` while work is in progress and `Stalled=True` when nothing will change
 //! until the user acts. A status is written only when it differs from the current one.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
+
+use crate::crd::Condition;
 
 /// Condition types this operator sets.
 pub const READY: &str = "Ready";
@@ -112,8 +114,8 @@ impl Assessment {
     pub fn paused(previous: &[Condition], message: impl Into<String>) -> Self {
         let message = message.into();
         let ready = match previous.iter().find(|c| c.type_ == READY) {
-            Some(c) if c.status == "True" => Ok(c.message.clone()),
-            Some(c) => Err((c.reason.clone(), c.message.clone())),
+            Some(c) if c.status == "True" => Ok(c.message.to_string()),
+            Some(c) => Err((c.reason.to_string(), c.message.to_string())),
             None => Err(("Paused".to_owned(), message.clone())),
         };
         Self {
@@ -134,10 +136,10 @@ fn condition(
     generation: Option<i64>,
 ) -> Condition {
     Condition {
-        type_: type_.to_owned(),
-        status: if status { "True" } else { "False" }.to_owned(),
-        reason: reason.to_owned(),
-        message: message.to_owned(),
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        reason: reason.into(),
+        message: message.into(),
         observed_generation: generation,
         last_transition_time: Time(Timestamp::now()),
     }

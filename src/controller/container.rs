@@ -150,17 +150,18 @@ async fn apply_steps(
         let keys_differ = remote
             .as_ref()
             .is_some_and(|r| !r.secret_environment_variables.keys().eq(values.keys()));
-        previous.secrets_digest != secrets_digest || keys_differ
+        previous.secrets_digest.as_deref() != secrets_digest.as_deref() || keys_differ
     });
     let redeploy_requested = object.spec.redeploy_requested_at.is_some()
-        && object.spec.redeploy_requested_at != previous.observed_redeploy_requested_at;
+        && object.spec.redeploy_requested_at.as_deref()
+            != previous.observed_redeploy_requested_at.as_deref();
 
     let api = parent.credentials.scope.client.region(&parent.region);
     let cache_scope = parent.cache_scope();
     let mut events = Vec::new();
     let mut status = ServerlessContainerStatus {
-        region: Some(parent.region.clone()),
-        namespace_id: Some(parent.namespace_id.clone()),
+        region: Some(parent.region.as_str().into()),
+        namespace_id: Some(parent.namespace_id.as_str().into()),
         effective: Some(policy::effective(ctx, object, &parent.credentials).await),
         ..previous.clone()
     };
@@ -214,8 +215,9 @@ async fn apply_steps(
                     created.name, created.id
                 ),
             ));
-            status.secrets_digest = secrets_digest.clone();
-            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
+            status.secrets_digest = secrets_digest.as_deref().map(Box::from);
+            status.observed_redeploy_requested_at =
+                object.spec.redeploy_requested_at.as_deref().map(Box::from);
             // Container names are unique in their namespace and the container carries our
             // owner mark, so the next look finds it and reads back every fact; only a
             // secrets digest or a served redeploy request exists nowhere else.
@@ -243,10 +245,11 @@ async fn apply_steps(
                 format!("updated {fields} of Scaleway container {}", updated.id),
             ));
             if update.settings.secret_environment_variables.is_some() {
-                status.secrets_digest = secrets_digest.clone();
+                status.secrets_digest = secrets_digest.as_deref().map(Box::from);
             }
             // An update rolls the container out, which also serves a pending redeploy.
-            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
+            status.observed_redeploy_requested_at =
+                object.spec.redeploy_requested_at.as_deref().map(Box::from);
             updated
         }
         Plan::Redeploy => {
@@ -264,7 +267,8 @@ async fn apply_steps(
                 "Redeployed",
                 format!("redeployed Scaleway container {}", redeployed.id),
             ));
-            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
+            status.observed_redeploy_requested_at =
+                object.spec.redeploy_requested_at.as_deref().map(Box::from);
             redeployed
         }
         Plan::Wait | Plan::InSync => {
@@ -295,10 +299,16 @@ fn report(
     events: Vec<(&'static str, String)>,
     resync: std::time::Duration,
 ) -> Report<ServerlessContainerStatus> {
-    status.id = Some(remote.id.clone());
-    status.remote_status = Some(remote.status.to_string());
-    status.public_endpoint = Some(remote.public_endpoint.clone()).filter(|e| !e.is_empty());
-    status.error_message = remote.error_message.clone().filter(|m| !m.is_empty());
+    status.id = Some(remote.id.as_str().into());
+    status.remote_status = Some(remote.status.to_string().into());
+    status.public_endpoint = Some(remote.public_endpoint.as_str())
+        .filter(|e| !e.is_empty())
+        .map(Box::from);
+    status.error_message = remote
+        .error_message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(Box::from);
     let assessment: Assessment =
         assess("container", &remote.status, status.error_message.as_deref());
     let action = requeue_for(&remote.status, &object_key(object), ctx, resync);
@@ -352,8 +362,8 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
                     previous.effective.as_ref(),
                 )
                 .await?,
-                region,
-                namespace_id,
+                region: region.to_string(),
+                namespace_id: namespace_id.to_string(),
             },
             // Never created anywhere we know of: nothing to delete.
             _ => return Ok(Action::await_change()),
@@ -362,8 +372,8 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
     let name = object
         .spec
         .name
-        .clone()
-        .unwrap_or_else(|| object.name_any());
+        .as_deref()
+        .map_or_else(|| object.name_any(), str::to_owned);
     let api = parent.credentials.scope.client.region(&parent.region);
     let uid = object.uid().unwrap_or_default();
     let remote = match &previous.id {

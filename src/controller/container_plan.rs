@@ -108,7 +108,7 @@ impl Desired {
             mvcpu_limit: cpu,
             timeout,
             privacy: spec.privacy.map(privacy),
-            description: spec.description.clone(),
+            description: spec.description.as_deref().map(str::to_owned),
             protocol: spec.protocol.map(|p| match p {
                 crd::Protocol::Http1 => Protocol::Http1,
                 crd::Protocol::H2c => Protocol::H2c,
@@ -132,13 +132,13 @@ impl Desired {
                 .map(|p| probe("startupProbe", p))
                 .transpose()?,
             tags: spec.tags.clone(),
-            private_network_id: spec.private_network_id.clone(),
+            private_network_id: spec.private_network_id.as_deref().map(str::to_owned),
             command: spec.command.clone(),
             args: spec.args.clone(),
         };
         Ok(Self {
-            name: spec.name.clone().unwrap_or_else(|| object_name.to_owned()),
-            image: spec.image.clone(),
+            name: spec.name.as_deref().unwrap_or(object_name).to_owned(),
+            image: spec.image.to_string(),
             settings,
             https_only: spec.https_only,
         })

@@ -35,21 +35,22 @@ pub struct ExportTargets {
 /// The outputs of a container, by key, from its status (only what is known).
 pub fn container_outputs(status: &ServerlessContainerStatus) -> BTreeMap<String, String> {
     let mut outputs = BTreeMap::new();
-    let mut put = |key: &str, value: &Option<String>| {
-        if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
-            outputs.insert(key.to_owned(), value.clone());
+    let mut put = |key: &str, value: Option<&str>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            outputs.insert(key.to_owned(), value.to_owned());
         }
     };
-    put("id", &status.id);
-    put("region", &status.region);
-    put("namespaceId", &status.namespace_id);
-    put("endpoint", &status.public_endpoint);
+    put("id", status.id.as_deref());
+    put("region", status.region.as_deref());
+    put("namespaceId", status.namespace_id.as_deref());
+    put("endpoint", status.public_endpoint.as_deref());
     put(
         "url",
-        &status
+        status
             .public_endpoint
             .as_ref()
-            .map(|e| format!("https://{e}")),
+            .map(|e| format!("https://{e}"))
+            .as_deref(),
     );
     outputs
 }

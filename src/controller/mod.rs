@@ -423,7 +423,7 @@ pub async fn run(ctx: Arc<Context>, scope: Scope) -> Result<(), StartError> {
                             || c.spec
                                 .namespace_ref
                                 .as_ref()
-                                .is_some_and(|r| credential_namespaces.contains(&r.name))
+                                .is_some_and(|r| credential_namespaces.iter().any(|n| r.name == *n))
                     })
                 }),
             &ctx,

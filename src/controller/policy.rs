@@ -230,9 +230,9 @@ pub async fn effective<K: Managed>(
     EffectivePolicies {
         deletion_policy,
         deletion_policy_from,
-        credentials_secret: credentials.secret.clone(),
+        credentials_secret: credentials.secret.as_str().into(),
         credentials_from: credentials.from,
-        resync_period: format_duration(effective_resync(ctx, object)),
+        resync_period: format_duration(effective_resync(ctx, object)).into(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::requeue::Action;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use crate::crd::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::finalizer::{self, finalizer};
 use kube::{Api, Resource, ResourceExt};
@@ -77,14 +77,12 @@ macro_rules! managed {
             fn set_status(&mut self, status: Self::Status) {
                 self.status = Some(status);
             }
-            fn conditions(
-                status: &Self::Status,
-            ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+            fn conditions(status: &Self::Status) -> &[$crate::crd::Condition] {
                 &status.conditions
             }
             fn set_conditions(
                 status: &mut Self::Status,
-                conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+                conditions: Vec<$crate::crd::Condition>,
                 generation: Option<i64>,
             ) {
                 status.conditions = conditions;
@@ -100,10 +98,14 @@ macro_rules! managed {
                 self.spec.deletion_policy
             }
             fn remote_id(&self) -> Option<String> {
-                self.status.as_ref().and_then(|s| s.id.clone())
+                self.status
+                    .as_ref()
+                    .and_then(|s| s.id.as_deref().map(str::to_owned))
             }
             fn region(&self) -> Option<String> {
-                self.status.as_ref().and_then(|s| s.region.clone())
+                self.status
+                    .as_ref()
+                    .and_then(|s| s.region.as_deref().map(str::to_owned))
             }
         }
     };

@@ -49,14 +49,12 @@ impl Managed for ServerlessFunctionToken {
     fn set_status(&mut self, status: Self::Status) {
         self.status = Some(status);
     }
-    fn conditions(
-        status: &Self::Status,
-    ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+    fn conditions(status: &Self::Status) -> &[crate::crd::Condition] {
         &status.conditions
     }
     fn set_conditions(
         status: &mut Self::Status,
-        conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+        conditions: Vec<crate::crd::Condition>,
         generation: Option<i64>,
     ) {
         status.conditions = conditions;

@@ -1,8 +1,10 @@
 //! Types shared by every kind: references, deletion policy, secret references, conditions.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::shared_str::SharedStr;
 
 /// What happens to the Scaleway resource when this object is deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -63,12 +65,12 @@ pub struct EffectivePolicies {
     /// Where `deletionPolicy` came from.
     pub deletion_policy_from: PolicySource,
     /// Name of the credentials Secret in use, or empty for the operator's own credentials.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub credentials_secret: String,
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub credentials_secret: SharedStr,
     /// Where the credentials came from.
     pub credentials_from: PolicySource,
     /// How often the object is compared with Scaleway when nothing happens (e.g. `5m0s`).
-    pub resync_period: String,
+    pub resync_period: SharedStr,
 }
 
 /// A reference to another object of this operator in the same Kubernetes namespace.
@@ -76,7 +78,7 @@ pub struct EffectivePolicies {
 pub struct LocalObjectReference {
     /// Name of the object, in the same Kubernetes namespace.
     #[schemars(length(min = 1, max = 253))]
-    pub name: String,
+    pub name: SharedStr,
 }
 
 /// A key of a Kubernetes Secret in the same Kubernetes namespace.
@@ -105,11 +107,36 @@ pub struct SecretEnvVar {
 /// The schema of a `conditions` list: a map keyed by `type`, as Kubernetes API conventions
 /// and server-side apply expect.
 pub fn conditions_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let mut schema = generator.subschema_for::<Vec<Condition>>();
+    let mut schema =
+        generator.subschema_for::<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>();
     schema.insert("x-kubernetes-list-type".into(), "map".into());
     schema.insert(
         "x-kubernetes-list-map-keys".into(),
         serde_json::json!(["type"]),
     );
     schema
+}
+
+/// One entry of a status's `conditions`: Kubernetes' `metav1.Condition`, field for field and
+/// with its schema ([`conditions_schema`]), but with the type, status, reason and message
+/// kept as [`SharedStr`]s, as nearly every object of a kind repeats them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// When the status last changed.
+    pub last_transition_time: Time,
+    /// Human-readable details.
+    #[serde(default)]
+    pub message: SharedStr,
+    /// The metadata.generation the condition was set for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// A CamelCase reason.
+    #[serde(default)]
+    pub reason: SharedStr,
+    /// True, False or Unknown.
+    pub status: SharedStr,
+    /// The condition's type (Ready, Synced, ...).
+    #[serde(rename = "type")]
+    pub type_: SharedStr,
 }

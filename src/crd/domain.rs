@@ -1,6 +1,6 @@
 //! `ServerlessDomain`: a custom hostname routed to a Serverless container or function.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use super::common::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

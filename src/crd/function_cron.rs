@@ -1,7 +1,7 @@
 //! `ServerlessFunctionCron`: a schedule that calls a Scaleway function with fixed JSON
 //! arguments (Functions v1beta1 crons).
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use super::common::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! `ServerlessFunctionTrigger`: a Scaleway Messaging and Queuing source (SQS queue or NATS
 //! subject) that calls a Scaleway function (Functions v1beta1 triggers).
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use super::common::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

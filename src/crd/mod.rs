@@ -11,6 +11,7 @@ mod function_cron;
 mod function_trigger;
 mod namespace;
 pub mod reference;
+mod shared_str;
 mod token;
 mod trigger;
 pub mod units;
@@ -19,8 +20,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use common::{
-    AdoptionPolicy, DeletionPolicy, EffectivePolicies, LocalObjectReference, ManagementPolicy,
-    PolicySource, SecretEnvVar, SecretKeySelector,
+    AdoptionPolicy, Condition, DeletionPolicy, EffectivePolicies, LocalObjectReference,
+    ManagementPolicy, PolicySource, SecretEnvVar, SecretKeySelector,
 };
 pub use container::{
     Export, ExportKind, HttpGetProbe, Privacy, Probe, Protocol, Sandbox, Scaling,
@@ -41,6 +42,7 @@ pub use function_trigger::{
 pub use namespace::{
     NamespaceType, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
 };
+pub use shared_str::SharedStr;
 pub use token::{
     ServerlessFunctionToken, ServerlessFunctionTokenSpec, ServerlessFunctionTokenStatus,
     TokenSecretTarget,

@@ -1,7 +1,7 @@
 //! `ServerlessFunctionToken`: a Functions v1beta1 token (deprecated upstream in favour of IAM
 //! API keys) whose value is written to a Kubernetes Secret.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use super::common::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,248 @@
+//! Strings that many stored objects repeat, kept once and shared.
+//!
+//! The controllers keep every object of a kind in memory (kube-runtime's reflector store),
+//! and most of what a status says is the same from one object to the next: condition types,
+//! reasons and messages, the region, the remote status, the Scaleway namespace ID of a
+//! namespace's containers. A [`SharedStr`] read from JSON looks its text up in one table
+//! and points at the copy there; 10,000 containers then hold one `"Ready"` between them,
+//! not 10,000 (README, Performance). It serializes, and reads, as a plain string.
+//!
+//! The table keeps a string while an object uses it: once it has doubled in size since the
+//! last sweep, the next new string sweeps out those that only the table still holds, so
+//! strings that do not repeat (an error message naming an ID) do not pile up.
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A string kept once in a process-wide table and shared by every value equal to it.
+/// Compares, hashes, orders and serializes as the `str` it holds.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedStr(Arc<str>);
+
+/// The table's size below which it is never swept.
+const FIRST_SWEEP_AT: usize = 1024;
+
+struct Table {
+    strings: HashSet<Arc<str>>,
+    sweep_at: usize,
+}
+
+static TABLE: Mutex<Option<Table>> = Mutex::new(None);
+
+impl SharedStr {
+    /// The shared copy of `text`, added to the table if it is new.
+    pub fn new(text: &str) -> Self {
+        let mut guard = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
+        let table = guard.get_or_insert_with(|| Table {
+            strings: HashSet::new(),
+            sweep_at: FIRST_SWEEP_AT,
+        });
+        if let Some(shared) = table.strings.get(text) {
+            return Self(Arc::clone(shared));
+        }
+        if table.strings.len() >= table.sweep_at {
+            table.strings.retain(|s| Arc::strong_count(s) > 1);
+            table.strings.shrink_to_fit();
+            table.sweep_at = (table.strings.len() * 2).max(FIRST_SWEEP_AT);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        table.strings.insert(Arc::clone(&shared));
+        Self(shared)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for SharedStr {
+    fn default() -> Self {
+        Self::new("")
+    }
+}
+
+impl Deref for SharedStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for SharedStr {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for SharedStr {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for SharedStr {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<String> for SharedStr {
+    fn from(text: String) -> Self {
+        Self::new(&text)
+    }
+}
+
+impl From<&String> for SharedStr {
+    fn from(text: &String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<SharedStr> for String {
+    fn from(text: SharedStr) -> Self {
+        text.as_str().to_owned()
+    }
+}
+
+impl PartialEq<str> for SharedStr {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SharedStr {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for SharedStr {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<SharedStr> for str {
+    fn eq(&self, other: &SharedStr) -> bool {
+        self == &*other.0
+    }
+}
+
+impl PartialEq<SharedStr> for &str {
+    fn eq(&self, other: &SharedStr) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl PartialEq<SharedStr> for String {
+    fn eq(&self, other: &SharedStr) -> bool {
+        **self == *other.0
+    }
+}
+
+impl Serialize for SharedStr {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedStr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SharedStr;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SharedStr, E> {
+                Ok(SharedStr::new(text))
+            }
+        }
+
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl schemars::JsonSchema for SharedStr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_strings_share_one_copy_and_read_as_plain_strings() {
+        let a: SharedStr =
+            serde_json::from_str(r#""shared-str-test-ready""#).unwrap_or_else(|e| panic!("{e}"));
+        let b = SharedStr::from("shared-str-test-ready".to_owned());
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert_eq!(a, "shared-str-test-ready");
+        assert_eq!(
+            serde_json::to_string(&b).unwrap_or_else(|e| panic!("{e}")),
+            r#""shared-str-test-ready""#
+        );
+        assert_eq!(
+            format!("{a:?} {a}"),
+            r#""shared-str-test-ready" shared-str-test-ready"#
+        );
+        assert!(!Arc::ptr_eq(
+            &a.0,
+            &SharedStr::new("shared-str-test-other").0
+        ));
+    }
+
+    #[test]
+    fn the_table_lets_go_of_strings_no_value_holds() {
+        // Other tests add strings concurrently, so this counts only its own.
+        let held: Vec<SharedStr> = (0..10)
+            .map(|i| SharedStr::new(&format!("shared-str-test-held-{i}")))
+            .collect();
+        for i in 0..(4 * FIRST_SWEEP_AT) {
+            drop(SharedStr::new(&format!("shared-str-test-dropped-{i}")));
+        }
+        let guard = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
+        let table = guard.as_ref().unwrap_or_else(|| panic!("no table"));
+        let dropped = table
+            .strings
+            .iter()
+            .filter(|s| s.starts_with("shared-str-test-dropped-"))
+            .count();
+        assert!(dropped <= 2 * FIRST_SWEEP_AT, "{dropped} kept");
+        for value in &held {
+            assert!(table.strings.contains(value.as_str()));
+        }
+    }
+}

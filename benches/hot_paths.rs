@@ -25,7 +25,7 @@ fn remote(desired: &Desired) -> Container {
     let settings = &desired.settings;
     Container {
         id: "c1".into(),
-        name: desired.name.clone(),
+        name: desired.name.as_str().into(),
         image: "rg.fr-par.scw.cloud/demo/web:1".into(),
         status: Status::Ready,
         max_scale: 10,
@@ -41,7 +41,7 @@ fn hot_paths(c: &mut Criterion) {
     let desired = Desired::from_spec("web", &spec).unwrap_or_else(|e| panic!("{e}"));
     let drifted = remote(&desired);
     let mut in_sync = drifted.clone();
-    in_sync.image = desired.image.clone();
+    in_sync.image = desired.image.as_str().into();
     in_sync.max_scale = 5;
 
     c.bench_function("desired_from_spec", |b| {

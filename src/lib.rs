@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod run_cmd;
 pub mod sandbox;
 pub mod scaleway;
+pub mod shared_str;
 pub mod telemetry;
 
 /// Installs the process-wide rustls crypto provider (ring) that kube and reqwest share.

@@ -424,7 +424,7 @@ async fn triggers_of_every_source_and_domains() {
 
     let cron = ok(api
         .create_trigger(&CreateTriggerRequest {
-            container_id: container.id.clone(),
+            container_id: container.id.to_string(),
             name: "nightly".into(),
             destination_config: Some(destination.clone()),
             cron_config: Some(CronConfig {
@@ -439,7 +439,7 @@ async fn triggers_of_every_source_and_domains() {
     assert_eq!(cron.source_type, SourceType::Cron);
     let sqs = ok(api
         .create_trigger(&CreateTriggerRequest {
-            container_id: container.id.clone(),
+            container_id: container.id.to_string(),
             name: "queue".into(),
             destination_config: Some(destination.clone()),
             sqs_config: Some(SqsConfigRequest {
@@ -455,7 +455,7 @@ async fn triggers_of_every_source_and_domains() {
     assert_eq!(sqs.source_type, SourceType::Sqs);
     let nats = ok(api
         .create_trigger(&CreateTriggerRequest {
-            container_id: container.id.clone(),
+            container_id: container.id.to_string(),
             name: "stream".into(),
             destination_config: Some(destination),
             nats_config: Some(NatsConfigRequest {
@@ -473,7 +473,7 @@ async fn triggers_of_every_source_and_domains() {
 
     let by_container = ok(api
         .list_all_triggers(&TriggerFilter {
-            container_id: Some(container.id.clone()),
+            container_id: Some(container.id.to_string()),
             ..Default::default()
         })
         .await);
@@ -533,7 +533,7 @@ async fn triggers_of_every_source_and_domains() {
 
     let domain = ok(api
         .create_domain(&CreateDomainRequest {
-            container_id: container.id.clone(),
+            container_id: container.id.to_string(),
             hostname: "api.example.com".into(),
             tags: None,
         })
@@ -555,7 +555,7 @@ async fn triggers_of_every_source_and_domains() {
     assert_eq!(tagged.tags, ["t"]);
     let domains = ok(api
         .list_all_domains(&DomainFilter {
-            container_id: Some(container.id.clone()),
+            container_id: Some(container.id.to_string()),
             ..Default::default()
         })
         .await);

@@ -68,7 +68,7 @@ async fn a_create_is_recorded_at_the_next_look_and_a_deletion_before_it_leaks_no
         .get_container(status.id.as_deref().unwrap_or_default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(remote.name, "kept");
+    assert_eq!(&*remote.name, "kept");
     assert_eq!(status.remote_status.as_deref(), Some("ready"));
     h.gone::<ServerlessContainer>("dropped").await;
     h.until("the dropped container deleted at Scaleway", || async {
@@ -495,7 +495,7 @@ async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
                 .iter()
                 .any(|c| c.type_ == "Ready" && c.status == "True");
             match (ready, status.id.as_deref()) {
-                (true, Some(id)) if id == existing.id => Ok(object),
+                (true, Some(id)) if id == &*existing.id => Ok(object),
                 _ => Err(format!("{status:?}")),
             }
         })
@@ -548,10 +548,7 @@ async fn adoption_is_explicit_and_a_lost_create_is_recovered() {
     let recovered = h
         .condition::<ServerlessContainer>("lost", "Ready", "True")
         .await;
-    assert_eq!(
-        status_of(&recovered).id.as_deref(),
-        Some(orphan.id.as_str())
-    );
+    assert_eq!(status_of(&recovered).id.as_deref(), Some(&*orphan.id));
     // (A create from a snapshot that did not know the container yet is refused by Scaleway
     // as a duplicate name; the operator then lists again and finds it.)
     let all = region
@@ -581,7 +578,7 @@ async fn observe_only_reports_and_never_writes() {
         .condition::<ServerlessContainer>("watched", "Ready", "True")
         .await;
     let status = status_of(&watched);
-    assert_eq!(status.id.as_deref(), Some(existing.id.as_str()));
+    assert_eq!(status.id.as_deref(), Some(&*existing.id));
     let synced = status
         .conditions
         .iter()

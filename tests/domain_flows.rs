@@ -148,7 +148,7 @@ async fn a_hostname_taken_at_scaleway_is_reported_and_not_retried_in_a_loop() {
     h.scaleway
         .region("fr-par")
         .create_domain(&CreateDomainRequest {
-            container_id: foreign.clone(),
+            container_id: foreign.to_string(),
             hostname: "shop.example.com".into(),
             tags: None,
         })

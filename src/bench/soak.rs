@@ -457,10 +457,7 @@ pub async fn run(config: SoakConfig) -> Result<SoakReport, BenchError> {
         .region("fr-par")
         .list_all_containers(&ContainerFilter::default())
         .await?;
-    let remote: Vec<(&str, u32)> = containers
-        .iter()
-        .map(|c| (c.name.as_str(), c.max_scale))
-        .collect();
+    let remote: Vec<(&str, u32)> = containers.iter().map(|c| (&*c.name, c.max_scale)).collect();
     let (wanted, _, _) = live(&apiserver.server, PLURALS[0]);
     compare(&wanted, &remote, &mut report);
     // Every functions namespace, so a function leaked anywhere is counted.

@@ -299,9 +299,9 @@ fn report(
     events: Vec<(&'static str, String)>,
     resync: std::time::Duration,
 ) -> Report<ServerlessContainerStatus> {
-    status.id = Some(remote.id.as_str().into());
+    status.id = Some(remote.id.clone());
     status.remote_status = Some(remote.status.to_string().into());
-    status.public_endpoint = Some(remote.public_endpoint.as_str())
+    status.public_endpoint = Some(&*remote.public_endpoint)
         .filter(|e| !e.is_empty())
         .map(Box::from);
     status.error_message = remote
@@ -322,7 +322,10 @@ fn report(
 }
 
 fn remote_id(remote: &Option<Container>) -> String {
-    remote.as_ref().map(|r| r.id.clone()).unwrap_or_default()
+    remote
+        .as_ref()
+        .map(|r| r.id.to_string())
+        .unwrap_or_default()
 }
 
 /// Deletion: honours the policy, waits for triggers and domains that reference this
@@ -395,10 +398,10 @@ async fn cleanup(object: Arc<ServerlessContainer>, ctx: Arc<Context>) -> Result<
             // Only ours: a same-named container of someone else is never deleted.
             found
                 .into_iter()
-                .find(|c| c.name == name && policy::may_delete_found(&c.tags, &uid))
+                .find(|c| *c.name == *name && policy::may_delete_found(&c.tags, &uid))
         }
     };
-    let remote_id = remote.as_ref().map(|r| r.id.as_str());
+    let remote_id = remote.as_ref().map(|r| &*r.id);
     let stale = [previous.id.as_deref(), remote_id];
     ctx.containers.forget(&parent.cache_scope(), &stale).await;
     let deleting = ServerlessContainerStatus {

@@ -211,7 +211,11 @@ pub fn update_for(
             mvcpu_limit: changed(&wanted.mvcpu_limit, &remote.mvcpu_limit),
             timeout: wanted.timeout.filter(|t| Some(*t) != remote.timeout),
             privacy: changed(&wanted.privacy, &remote.privacy),
-            description: changed(&wanted.description, &remote.description),
+            description: wanted
+                .description
+                .as_ref()
+                .filter(|d| d.as_str() != &*remote.description)
+                .cloned(),
             protocol: changed(&wanted.protocol, &remote.protocol),
             port: changed(&wanted.port, &remote.port),
             sandbox: changed(&wanted.sandbox, &remote.sandbox),
@@ -226,7 +230,7 @@ pub fn update_for(
             private_network_id: wanted
                 .private_network_id
                 .as_ref()
-                .filter(|id| remote.private_network_id.as_ref() != Some(*id))
+                .filter(|id| remote.private_network_id.as_deref() != Some(id.as_str()))
                 .cloned(),
             command: changed(&wanted.command, &remote.command),
             args: changed(&wanted.args, &remote.args),
@@ -289,8 +293,8 @@ mod tests {
         let s = &desired.settings;
         Container {
             id: "c1".into(),
-            name: desired.name.clone(),
-            image: desired.image.clone(),
+            name: desired.name.as_str().into(),
+            image: desired.image.as_str().into(),
             status: Status::Ready,
             min_scale: s.min_scale.unwrap_or(0),
             max_scale: s.max_scale.unwrap_or(20),

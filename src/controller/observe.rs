@@ -553,8 +553,9 @@ mod tests {
 
     #[test]
     fn a_snapshot_finds_by_id_keeps_the_last_copy_of_an_id_and_takes_writes() {
-        let ids =
-            |s: &Snapshot<Container>| -> Vec<String> { s.iter().map(|c| c.id.clone()).collect() };
+        let ids = |s: &Snapshot<Container>| -> Vec<String> {
+            s.iter().map(|c| c.id.to_string()).collect()
+        };
         let mut snapshot = Snapshot::new(vec![
             container("3", "c"),
             container("1", "a"),
@@ -562,13 +563,13 @@ mod tests {
             container("2", "new"),
         ]);
         assert_eq!(ids(&snapshot), ["1", "2", "3"]);
-        assert_eq!(snapshot.get("2").map(|c| c.name.as_str()), Some("new"));
+        assert_eq!(snapshot.get("2").map(|c| &*c.name), Some("new"));
         assert!(snapshot.get("4").is_none());
 
         snapshot.insert(container("0", "z"));
         snapshot.insert(container("3", "c2"));
         assert_eq!(ids(&snapshot), ["0", "1", "2", "3"]);
-        assert_eq!(snapshot.get("3").map(|c| c.name.as_str()), Some("c2"));
+        assert_eq!(snapshot.get("3").map(|c| &*c.name), Some("c2"));
 
         snapshot.remove("1");
         snapshot.remove("9");

@@ -11,7 +11,6 @@ mod function_cron;
 mod function_trigger;
 mod namespace;
 pub mod reference;
-mod shared_str;
 mod token;
 mod trigger;
 pub mod units;
@@ -19,6 +18,7 @@ pub mod units;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use crate::shared_str::SharedStr;
 pub use common::{
     AdoptionPolicy, Condition, DeletionPolicy, EffectivePolicies, LocalObjectReference,
     ManagementPolicy, PolicySource, SecretEnvVar, SecretKeySelector,
@@ -42,7 +42,6 @@ pub use function_trigger::{
 pub use namespace::{
     NamespaceType, ServerlessNamespace, ServerlessNamespaceSpec, ServerlessNamespaceStatus,
 };
-pub use shared_str::SharedStr;
 pub use token::{
     ServerlessFunctionToken, ServerlessFunctionTokenSpec, ServerlessFunctionTokenStatus,
     TokenSecretTarget,

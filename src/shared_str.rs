@@ -1,9 +1,9 @@
 //! Strings that many stored objects repeat, kept once and shared.
 //!
 //! The controllers keep every object of a kind in memory (kube-runtime's reflector store),
-//! and most of what a status says is the same from one object to the next: condition types,
-//! reasons and messages, the region, the remote status, the Scaleway namespace ID of a
-//! namespace's containers. A [`SharedStr`] read from JSON looks its text up in one table
+//! and every remote container of a scope (the snapshots), and most of what a status says is
+//! the same from one object to the next: condition types, reasons and messages, the region,
+//! the remote status, the Scaleway namespace ID of a namespace's containers, often the image. A [`SharedStr`] read from JSON looks its text up in one table
 //! and points at the copy there; 10,000 containers then hold one `"Ready"` between them,
 //! not 10,000 (README, Performance). It serializes, and reads, as a plain string.
 //!

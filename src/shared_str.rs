@@ -1,4 +1,5 @@
-//! Strings that many stored objects repeat, kept once and shared.
+//! Strings that many stored objects repeat, kept once and shared ([`SharedStr`]), and
+//! strings they rarely set, kept behind one pointer ([`BoxedString`]).
 //!
 //! The controllers keep every object of a kind in memory (kube-runtime's reflector store),
 //! and every remote container of a scope (the snapshots), and most of what a status says is
@@ -21,15 +22,29 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A string kept once in a process-wide table and shared by every value equal to it.
 /// Compares, hashes, orders and serializes as the `str` it holds.
+///
+/// One pointer wide (an `Option<SharedStr>` too), where a `String` is three and an `Arc<str>`
+/// two: a `Condition` is 64 bytes, not 96, and each field of a stored object that holds one
+/// saves 8 to 16 bytes. Reading the text follows two pointers instead of one.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SharedStr(Arc<str>);
+pub struct SharedStr(Arc<String>);
 
 /// The table's size below which it is never swept.
 const FIRST_SWEEP_AT: usize = 1024;
 
 struct Table {
-    strings: HashSet<Arc<str>>,
+    strings: HashSet<Entry>,
     sweep_at: usize,
+}
+
+/// A table entry, looked up by `&str`.
+#[derive(PartialEq, Eq, Hash)]
+struct Entry(Arc<String>);
+
+impl Borrow<str> for Entry {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
 }
 
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
@@ -43,15 +58,15 @@ impl SharedStr {
             sweep_at: FIRST_SWEEP_AT,
         });
         if let Some(shared) = table.strings.get(text) {
-            return Self(Arc::clone(shared));
+            return Self(Arc::clone(&shared.0));
         }
         if table.strings.len() >= table.sweep_at {
-            table.strings.retain(|s| Arc::strong_count(s) > 1);
+            table.strings.retain(|s| Arc::strong_count(&s.0) > 1);
             table.strings.shrink_to_fit();
             table.sweep_at = (table.strings.len() * 2).max(FIRST_SWEEP_AT);
         }
-        let shared: Arc<str> = Arc::from(text);
-        table.strings.insert(Arc::clone(&shared));
+        let shared = Arc::new(text.to_owned());
+        table.strings.insert(Entry(Arc::clone(&shared)));
         Self(shared)
     }
 
@@ -89,13 +104,13 @@ impl Borrow<str> for SharedStr {
 
 impl fmt::Debug for SharedStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 
 impl fmt::Display for SharedStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
+        fmt::Display::fmt(self.0.as_str(), f)
     }
 }
 
@@ -125,37 +140,37 @@ impl From<SharedStr> for String {
 
 impl PartialEq<str> for SharedStr {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.0.as_str() == other
     }
 }
 
 impl PartialEq<&str> for SharedStr {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.0.as_str() == *other
     }
 }
 
 impl PartialEq<String> for SharedStr {
     fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+        self.0.as_str() == other.as_str()
     }
 }
 
 impl PartialEq<SharedStr> for str {
     fn eq(&self, other: &SharedStr) -> bool {
-        self == &*other.0
+        self == other.0.as_str()
     }
 }
 
 impl PartialEq<SharedStr> for &str {
     fn eq(&self, other: &SharedStr) -> bool {
-        *self == &*other.0
+        *self == other.0.as_str()
     }
 }
 
 impl PartialEq<SharedStr> for String {
     fn eq(&self, other: &SharedStr) -> bool {
-        **self == *other.0
+        self.as_str() == other.0.as_str()
     }
 }
 
@@ -186,6 +201,97 @@ impl<'de> Deserialize<'de> for SharedStr {
 }
 
 impl schemars::JsonSchema for SharedStr {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
+/// A string that fields of stored objects rarely set, behind one pointer: an unset one
+/// (`None`) costs 8 bytes inline instead of a `String`'s 24, a set one an extra 32-byte
+/// allocation. Reads, compares and serializes as the `str` it holds.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+// A `Box<String>` on purpose: one pointer wide, where a `String` is three and a `Box<str>` two.
+#[allow(clippy::box_collection)]
+pub struct BoxedString(Box<String>);
+
+impl BoxedString {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for BoxedString {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for BoxedString {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BoxedString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0.as_str(), f)
+    }
+}
+
+impl fmt::Display for BoxedString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0.as_str(), f)
+    }
+}
+
+impl From<&str> for BoxedString {
+    fn from(text: &str) -> Self {
+        Self(Box::new(text.to_owned()))
+    }
+}
+
+impl From<String> for BoxedString {
+    fn from(text: String) -> Self {
+        Self(Box::new(text))
+    }
+}
+
+impl PartialEq<str> for BoxedString {
+    fn eq(&self, other: &str) -> bool {
+        self.0.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for BoxedString {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.as_str() == *other
+    }
+}
+
+impl Serialize for BoxedString {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for BoxedString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl schemars::JsonSchema for BoxedString {
     fn inline_schema() -> bool {
         true
     }
@@ -238,7 +344,7 @@ mod tests {
         let dropped = table
             .strings
             .iter()
-            .filter(|s| s.starts_with("shared-str-test-dropped-"))
+            .filter(|s| s.0.starts_with("shared-str-test-dropped-"))
             .count();
         assert!(dropped <= 2 * FIRST_SWEEP_AT, "{dropped} kept");
         for value in &held {

@@ -18,7 +18,7 @@ use super::reconciler::{self, Report, StatusWrite, changed_fields, object_key};
 use super::remote_status::{assess, requeue_for};
 use super::secrets::{SecretReader, digest};
 use crate::crd::{
-    ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
+    BoxedString, ManagementPolicy, NamespaceType, ServerlessContainer, ServerlessContainerStatus,
     ServerlessDomain, ServerlessTrigger,
 };
 use crate::scaleway::types::{Container, ContainerFilter};
@@ -215,9 +215,8 @@ async fn apply_steps(
                     created.name, created.id
                 ),
             ));
-            status.secrets_digest = secrets_digest.as_deref().map(Box::from);
-            status.observed_redeploy_requested_at =
-                object.spec.redeploy_requested_at.as_deref().map(Box::from);
+            status.secrets_digest = secrets_digest.as_deref().map(BoxedString::from);
+            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             // Container names are unique in their namespace and the container carries our
             // owner mark, so the next look finds it and reads back every fact; only a
             // secrets digest or a served redeploy request exists nowhere else.
@@ -245,11 +244,10 @@ async fn apply_steps(
                 format!("updated {fields} of Scaleway container {}", updated.id),
             ));
             if update.settings.secret_environment_variables.is_some() {
-                status.secrets_digest = secrets_digest.as_deref().map(Box::from);
+                status.secrets_digest = secrets_digest.as_deref().map(BoxedString::from);
             }
             // An update rolls the container out, which also serves a pending redeploy.
-            status.observed_redeploy_requested_at =
-                object.spec.redeploy_requested_at.as_deref().map(Box::from);
+            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             updated
         }
         Plan::Redeploy => {
@@ -267,8 +265,7 @@ async fn apply_steps(
                 "Redeployed",
                 format!("redeployed Scaleway container {}", redeployed.id),
             ));
-            status.observed_redeploy_requested_at =
-                object.spec.redeploy_requested_at.as_deref().map(Box::from);
+            status.observed_redeploy_requested_at = object.spec.redeploy_requested_at.clone();
             redeployed
         }
         Plan::Wait | Plan::InSync => {
@@ -308,7 +305,7 @@ fn report(
         .error_message
         .as_deref()
         .filter(|m| !m.is_empty())
-        .map(Box::from);
+        .map(BoxedString::from);
     let assessment: Assessment =
         assess("container", &remote.status, status.error_message.as_deref());
     let action = requeue_for(&remote.status, &object_key(object), ctx, resync);

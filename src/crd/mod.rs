@@ -18,7 +18,7 @@ pub mod units;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use crate::shared_str::SharedStr;
+pub use crate::shared_str::{BoxedString, SharedStr};
 pub use common::{
     AdoptionPolicy, Condition, DeletionPolicy, EffectivePolicies, LocalObjectReference,
     ManagementPolicy, PolicySource, SecretEnvVar, SecretKeySelector,

@@ -93,8 +93,8 @@ fn is_zero(value: &u32) -> bool {
 ///
 /// Kept in a snapshot for every container of a scope, so its strings are as small as they
 /// can be: those that containers repeat (namespace ID, region, image, Private Network) are
-/// [`SharedStr`]s, the others `Box<str>` (16 bytes, not 24): 440 bytes inline, jemalloc's
-/// 448-byte class.
+/// [`SharedStr`]s (one pointer), the others `Box<str>` (16 bytes, not 24): 408 bytes
+/// inline, jemalloc's 448-byte class.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
 pub struct Container {
     /// Container ID (UUID).

@@ -4,9 +4,10 @@
 //! The controllers keep every object of a kind in memory (kube-runtime's reflector store),
 //! and every remote container of a scope (the snapshots), and most of what a status says is
 //! the same from one object to the next: condition types, reasons and messages, the region,
-//! the remote status, the Scaleway namespace ID of a namespace's containers, often the image. A [`SharedStr`] read from JSON looks its text up in one table
-//! and points at the copy there; 10,000 containers then hold one `"Ready"` between them,
-//! not 10,000 (README, Performance). It serializes, and reads, as a plain string.
+//! the remote status, the Scaleway namespace ID of a namespace's containers, often the image.
+//! A [`SharedStr`] read from JSON looks its text up in one table and points at the copy
+//! there; 10,000 containers then hold one `"Ready"` between them, not 10,000 (README,
+//! Performance). It serializes, and reads, as a plain string.
 //!
 //! The table keeps a string while an object uses it: once it has doubled in size since the
 //! last sweep, the next new string sweeps out those that only the table still holds, so
@@ -24,7 +25,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Compares, hashes, orders and serializes as the `str` it holds.
 ///
 /// One pointer wide (an `Option<SharedStr>` too), where a `String` is three and an `Arc<str>`
-/// two: a `Condition` is 64 bytes, not 96, and each field of a stored object that holds one
+/// two: a `Condition` is 64 bytes (96 with `Arc<str>`, 128 with `String`s), and each field of
+/// a stored object that holds one
 /// saves 8 to 16 bytes. Reading the text follows two pointers instead of one.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SharedStr(Arc<String>);
@@ -69,48 +71,11 @@ impl SharedStr {
         table.strings.insert(Entry(Arc::clone(&shared)));
         Self(shared)
     }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Default for SharedStr {
     fn default() -> Self {
         Self::new("")
-    }
-}
-
-impl Deref for SharedStr {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for SharedStr {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for SharedStr {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SharedStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0.as_str(), f)
-    }
-}
-
-impl fmt::Display for SharedStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.0.as_str(), f)
     }
 }
 
@@ -126,60 +91,6 @@ impl From<String> for SharedStr {
     }
 }
 
-impl From<&String> for SharedStr {
-    fn from(text: &String) -> Self {
-        Self::new(text)
-    }
-}
-
-impl From<SharedStr> for String {
-    fn from(text: SharedStr) -> Self {
-        text.as_str().to_owned()
-    }
-}
-
-impl PartialEq<str> for SharedStr {
-    fn eq(&self, other: &str) -> bool {
-        self.0.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for SharedStr {
-    fn eq(&self, other: &&str) -> bool {
-        self.0.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for SharedStr {
-    fn eq(&self, other: &String) -> bool {
-        self.0.as_str() == other.as_str()
-    }
-}
-
-impl PartialEq<SharedStr> for str {
-    fn eq(&self, other: &SharedStr) -> bool {
-        self == other.0.as_str()
-    }
-}
-
-impl PartialEq<SharedStr> for &str {
-    fn eq(&self, other: &SharedStr) -> bool {
-        *self == other.0.as_str()
-    }
-}
-
-impl PartialEq<SharedStr> for String {
-    fn eq(&self, other: &SharedStr) -> bool {
-        self.as_str() == other.0.as_str()
-    }
-}
-
-impl Serialize for SharedStr {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for SharedStr {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
@@ -191,26 +102,13 @@ impl<'de> Deserialize<'de> for SharedStr {
                 f.write_str("a string")
             }
 
+            // Borrowed text is looked up without a copy; only a new string is allocated.
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SharedStr, E> {
                 Ok(SharedStr::new(text))
             }
         }
 
         deserializer.deserialize_str(Visitor)
-    }
-}
-
-impl schemars::JsonSchema for SharedStr {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        String::schema_name()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        String::json_schema(generator)
     }
 }
 
@@ -221,39 +119,6 @@ impl schemars::JsonSchema for SharedStr {
 // A `Box<String>` on purpose: one pointer wide, where a `String` is three and a `Box<str>` two.
 #[allow(clippy::box_collection)]
 pub struct BoxedString(Box<String>);
-
-impl BoxedString {
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Deref for BoxedString {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for BoxedString {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for BoxedString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0.as_str(), f)
-    }
-}
-
-impl fmt::Display for BoxedString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.0.as_str(), f)
-    }
-}
 
 impl From<&str> for BoxedString {
     fn from(text: &str) -> Self {
@@ -267,43 +132,92 @@ impl From<String> for BoxedString {
     }
 }
 
-impl PartialEq<str> for BoxedString {
-    fn eq(&self, other: &str) -> bool {
-        self.0.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for BoxedString {
-    fn eq(&self, other: &&str) -> bool {
-        self.0.as_str() == *other
-    }
-}
-
-impl Serialize for BoxedString {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for BoxedString {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::from)
     }
 }
 
-impl schemars::JsonSchema for BoxedString {
-    fn inline_schema() -> bool {
-        true
-    }
+/// What [`SharedStr`] and [`BoxedString`] have alike: each holds a `String` behind one
+/// pointer (field 0) and reads, compares, prints, serializes and has the schema of the `str`
+/// it holds.
+macro_rules! reads_as_str {
+    ($type:ty) => {
+        impl $type {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
 
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        String::schema_name()
-    }
+        impl Deref for $type {
+            type Target = str;
 
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        String::json_schema(generator)
-    }
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl AsRef<str> for $type {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl fmt::Debug for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self.as_str(), f)
+            }
+        }
+
+        impl PartialEq<str> for $type {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $type {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $type {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl schemars::JsonSchema for $type {
+            fn inline_schema() -> bool {
+                true
+            }
+
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                String::schema_name()
+            }
+
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                String::json_schema(generator)
+            }
+        }
+    };
 }
+
+reads_as_str!(SharedStr);
+reads_as_str!(BoxedString);
 
 #[cfg(test)]
 mod tests {
@@ -328,6 +242,14 @@ mod tests {
             &a.0,
             &SharedStr::new("shared-str-test-other").0
         ));
+    }
+
+    /// What the stored objects' sizes count on (README, Performance).
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn both_are_one_pointer_wide_even_when_optional() {
+        assert_eq!(std::mem::size_of::<Option<SharedStr>>(), 8);
+        assert_eq!(std::mem::size_of::<Option<BoxedString>>(), 8);
     }
 
     #[test]

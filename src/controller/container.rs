@@ -297,7 +297,7 @@ fn report(
     resync: std::time::Duration,
 ) -> Report<ServerlessContainerStatus> {
     status.id = Some(remote.id.clone());
-    status.remote_status = Some(remote.status.to_string().into());
+    status.remote_status = Some(remote.status.as_str().into());
     status.public_endpoint = Some(&*remote.public_endpoint)
         .filter(|e| !e.is_empty())
         .map(Box::from);

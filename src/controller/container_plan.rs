@@ -163,7 +163,7 @@ impl Desired {
 }
 
 /// `Some(wanted)` when the user manages the field and the remote value differs.
-fn changed<T: PartialEq + Clone>(wanted: &Option<T>, remote: &T) -> Option<T> {
+fn changed<T: PartialEq<R> + Clone, R: ?Sized>(wanted: &Option<T>, remote: &R) -> Option<T> {
     wanted.as_ref().filter(|w| *w != remote).cloned()
 }
 
@@ -197,7 +197,7 @@ pub fn update_for(
         .filter(|w| remote.scaling_option.as_deref() != Some(*w))
         .cloned();
     UpdateContainerRequest {
-        image: (desired.image != remote.image).then(|| desired.image.clone()),
+        image: (remote.image != desired.image).then(|| desired.image.clone()),
         https_connections_only: changed(&desired.https_only, &remote.https_connections_only),
         settings: ContainerSettings {
             environment_variables: changed(
@@ -211,11 +211,7 @@ pub fn update_for(
             mvcpu_limit: changed(&wanted.mvcpu_limit, &remote.mvcpu_limit),
             timeout: wanted.timeout.filter(|t| Some(*t) != remote.timeout),
             privacy: changed(&wanted.privacy, &remote.privacy),
-            description: wanted
-                .description
-                .as_ref()
-                .filter(|d| d.as_str() != &*remote.description)
-                .cloned(),
+            description: changed(&wanted.description, &*remote.description),
             protocol: changed(&wanted.protocol, &remote.protocol),
             port: changed(&wanted.port, &remote.port),
             sandbox: changed(&wanted.sandbox, &remote.sandbox),

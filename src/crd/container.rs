@@ -340,12 +340,21 @@ mod tests {
         assert!(16 + size <= 896, "{size} bytes");
     }
 
+    /// A stored object keeps its conditions in a vector: two of them fill 128 bytes
+    /// (`metav1.Condition` is 128 bytes by itself).
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_condition_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Condition>(), 64);
+    }
+
     #[test]
     fn two_decoded_containers_share_what_their_statuses_repeat_and_read_back_the_same() {
         let json = serde_json::json!({
             "apiVersion": "serverless.scaleway.com/v1alpha1", "kind": "ServerlessContainer",
             "metadata": {"name": "a", "namespace": "default"},
             "spec": {"namespaceRef": {"name": "ns"}, "image": "app:1", "region": "fr-par",
+                     "description": "shop front",
                      "managementPolicy": "Manage", "adoptionPolicy": "Never"},
             "status": {
                 "conditions": [{"type": "Ready", "status": "True", "reason": "UpToDate",
@@ -356,7 +365,8 @@ mod tests {
                               "credentialsFrom": "Operator", "resyncPeriod": "30s"},
                 "id": "5a4743e1-b9b6-44ed-9348-ee0722ecc50e", "region": "fr-par",
                 "remoteStatus": "ready", "namespaceId": "9a45cd88-8d59-40d6-8144-5b6a189663f5",
-                "publicEndpoint": "a.functions.fnc.fr-par.scw.cloud"
+                "publicEndpoint": "a.functions.fnc.fr-par.scw.cloud",
+                "errorMessage": "image pull failed"
             }
         });
         let decode = || -> ServerlessContainer {
